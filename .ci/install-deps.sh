@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything Umbra needs to build and test on Debian 12 (as root, or
+# through sudo). `apt-get update` may fail while one mirror index is
+# mid-sync; that is harmless, so it must not stop the install.
+set -eu
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO dpkg --add-architecture i386 || true
+$SUDO apt-get update || true
+$SUDO apt-get install -y --no-install-recommends \
+    build-essential cmake pkg-config nasm check gcc-multilib \
+    libsdl2-dev libslirp-dev

@@ -1,0 +1,84 @@
+/*
+ * machine.h — one emulated PC: the configuration a frontend fills in, and the
+ * machine that pc.c assembles from it.  All mutable state hangs off struct
+ * machine (no globals), so two machines can live in one process.
+ *
+ * Host resources reach devices only through the small backend structs here;
+ * frontends/ implements them.
+ */
+#ifndef UMBRA_MACHINE_H
+#define UMBRA_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+#include "mmu/mmu.h"
+
+/* Character backend (a UART's host side). */
+struct chardev {
+    void *opaque;
+    void (*write)(void *opaque, const uint8_t *buf, size_t len);
+    /* Non-blocking: returns bytes read (0 if none ready). May be NULL. */
+    size_t (*read)(void *opaque, uint8_t *buf, size_t len);
+};
+
+struct machine_config {
+    uint32_t ram_mb;          /* 1 .. 3584 */
+    bool no_reboot;           /* triple fault / reset exits instead */
+    bool icount;              /* deterministic time from retired instructions */
+    unsigned icount_shift;    /* 1 instruction = 2^shift ns (default 0) */
+    unsigned log_mask;        /* LOG_* categories (cpu/cpu.h) */
+    bool debug_exit;          /* isa-debug-exit present */
+    uint16_t debug_exit_base; /* default 0xf4 */
+    uint16_t debug_exit_size; /* default 4 */
+    struct chardev serial0;   /* COM1 backend; write == NULL means no backend */
+    /* Log sink for -d / -D. */
+    void (*log)(void *opaque, unsigned category, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    void *log_opaque;
+};
+
+struct machine;
+
+/* Build a machine; on failure returns NULL with a message in err. */
+struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen);
+void machine_destroy(struct machine *m);
+
+struct cpu *machine_cpu(struct machine *m);
+struct mmu *machine_mmu(struct machine *m);
+
+/* Called on reset (power-on and guest-requested resets): the frontend's
+ * loader places the kernel and sets the CPU state.  Without one, the CPU
+ * starts at the reset vector. */
+void machine_set_boot_hook(struct machine *m, void (*hook)(void *opaque, struct machine *m),
+                           void *opaque);
+void machine_reset(struct machine *m);
+
+/* Run until the guest exits (debug-exit port, triple fault with
+ * -no-reboot, or machine_request_stop). Returns the process exit status. */
+int machine_run(struct machine *m);
+void machine_request_stop(struct machine *m, int status);
+
+/* What stopped the machine (for the frontend's message). */
+enum machine_stop_reason {
+    STOP_NONE,
+    STOP_DEBUG_EXIT,
+    STOP_TRIPLE_FAULT,
+    STOP_RESET,  /* a reset request with -no-reboot */
+    STOP_REQUEST,
+};
+enum machine_stop_reason machine_stop_reason(struct machine *m);
+
+/* Statistics for the --stats flag. */
+struct machine_stats {
+    uint64_t insns;
+    double seconds; /* host wall clock spent in machine_run */
+    uint64_t block_hits, block_misses, block_invalidations;
+    uint64_t exceptions, interrupts;
+    uint64_t tlb_misses, tlb_flushes, mmio_accesses, tracked_writes;
+};
+void machine_get_stats(struct machine *m, struct machine_stats *out);
+
+#endif

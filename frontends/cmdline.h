@@ -1,0 +1,68 @@
+/*
+ * cmdline.h — Umbra's command line: a QEMU-compatible subset parsed into a
+ * struct machine_config plus the options only the frontend uses.
+ *
+ * The parser never prints and never exits: it returns an error string, so
+ * the unit tests can drive it and main() decides what to do with it.
+ */
+#ifndef UMBRA_FRONTENDS_CMDLINE_H
+#define UMBRA_FRONTENDS_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "devices/machine.h"
+
+enum serial_kind {
+    SERIAL_DEFAULT, /* nothing given: stdio (there is no window to show a console in) */
+    SERIAL_STDIO,
+    SERIAL_FILE,
+    SERIAL_NULL,
+    SERIAL_NONE,
+};
+
+/* One multiboot module from -initrd: "file arg..." */
+struct cmdline_module {
+    char *path;   /* the first word */
+    char *string; /* the whole entry (file name and arguments), as the kernel sees it */
+};
+
+struct cmdline {
+    struct machine_config cfg; /* ram_mb, no_reboot, icount*, log_mask, debug_exit* */
+    bool ram_given;
+
+    const char *kernel; /* NULL: boot the built-in demo guest */
+    const char *append;
+    struct cmdline_module *modules;
+    size_t nmodules;
+
+    bool nographic;
+    bool display_none;
+    bool debug_exit_given;
+    enum serial_kind serial;
+    const char *serial_path; /* SERIAL_FILE */
+    const char *log_file;    /* -D; NULL = stderr */
+    bool stats;
+
+    /* Informational requests: main prints and exits 0. */
+    bool help, version, log_help;
+};
+
+/* Parse argv[1..argc-1] into *cl (which is reset first).  Returns NULL on
+ * success, or err holding a one-line message without the "umbra: " prefix
+ * or a newline.  Strings in *cl point into argv or into memory owned by *cl
+ * (release with cmdline_free, also after an error). */
+const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, size_t errlen);
+void cmdline_free(struct cmdline *cl);
+
+/* Text for -h and -d help. */
+void cmdline_usage(FILE *out);
+void cmdline_log_help(FILE *out);
+
+/* Parse a QEMU size ("256", "256M", "1G", "1.5G", "524288k"; bare numbers are
+ * MiB) into MiB, rounding partial MiB up.  Returns false if malformed. */
+bool cmdline_parse_size_mb(const char *s, uint64_t *mb);
+
+#endif
