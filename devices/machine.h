@@ -16,13 +16,9 @@
 #include "cpu/cpu.h"
 #include "mmu/mmu.h"
 
-/* Character backend (a UART's host side). */
-struct chardev {
-    void *opaque;
-    void (*write)(void *opaque, const uint8_t *buf, size_t len);
-    /* Non-blocking: returns bytes read (0 if none ready). May be NULL. */
-    size_t (*read)(void *opaque, uint8_t *buf, size_t len);
-};
+/* Character backend (a UART's host side): struct chardev, in its own header
+ * so devices can use it without including the CPU's. */
+#include "devices/chardev.h"
 
 struct machine_config {
     uint32_t ram_mb;          /* 1 .. 3584 */
