@@ -98,6 +98,12 @@ void cpu_write_cr4(struct cpu *cpu, uint32_t v);
  * (consults the TSS I/O bitmap). */
 void cpu_check_io(struct cpu *cpu, uint16_t port, unsigned size);
 uint64_t cpu_rdtsc(struct cpu *cpu);
+/* Debug-register breakpoints: the DR6 B0-B3 bits of the breakpoints enabled
+ * in DR7 that an access of `len` bytes at linear `lin` hits.  kind: DR_EXEC
+ * (instruction fetch at lin), DR_WRITE, DR_READ (matches R/W breakpoints
+ * only).  Callers skip it while (cpu->dr[7] & 0xff) == 0. */
+enum { DR_EXEC, DR_WRITE, DR_READ };
+unsigned cpu_dr_match(struct cpu *cpu, uint32_t lin, unsigned len, int kind);
 
 /* ---- memory (mem.c) ---- */
 /* Effective offset of the instruction's memory operand. */

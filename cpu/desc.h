@@ -28,9 +28,9 @@
 
 /* Type bits of code/data segments (S = 1). */
 #define DT_ACCESSED 0x1u
-#define DT_WRITABLE 0x2u  /* data */
-#define DT_READABLE 0x2u  /* code */
-#define DT_EXPDOWN 0x4u   /* data */
+#define DT_WRITABLE 0x2u   /* data */
+#define DT_READABLE 0x2u   /* code */
+#define DT_EXPDOWN 0x4u    /* data */
 #define DT_CONFORMING 0x4u /* code */
 #define DT_CODE 0x8u
 
@@ -67,8 +67,14 @@ static inline uint32_t desc_limit(uint32_t lo, uint32_t hi)
     uint32_t l = (lo & 0xffffu) | (hi & 0x000f0000u);
     return (hi & SEGFL_G) ? (l << 12) | 0xfffu : l;
 }
-static inline bool desc_is_code(uint32_t hi) { return DESC_S(hi) && (DESC_TYPE(hi) & DT_CODE); }
-static inline bool desc_is_data(uint32_t hi) { return DESC_S(hi) && !(DESC_TYPE(hi) & DT_CODE); }
+static inline bool desc_is_code(uint32_t hi)
+{
+    return DESC_S(hi) && (DESC_TYPE(hi) & DT_CODE);
+}
+static inline bool desc_is_data(uint32_t hi)
+{
+    return DESC_S(hi) && !(DESC_TYPE(hi) & DT_CODE);
+}
 static inline bool desc_conforming(uint32_t hi)
 {
     return desc_is_code(hi) && (DESC_TYPE(hi) & DT_CONFORMING);
@@ -84,11 +90,14 @@ static inline bool desc_writable(uint32_t hi)
 static inline bool desc_is_tss(uint32_t hi)
 {
     unsigned t = DESC_TYPE(hi);
-    return !DESC_S(hi) && (t == SYS_TSS16_AVAIL || t == SYS_TSS16_BUSY ||
-                           t == SYS_TSS32_AVAIL || t == SYS_TSS32_BUSY);
+    return !DESC_S(hi) && (t == SYS_TSS16_AVAIL || t == SYS_TSS16_BUSY || t == SYS_TSS32_AVAIL ||
+                           t == SYS_TSS32_BUSY);
 }
 /* Gate fields. */
-static inline uint16_t gate_sel(uint32_t lo) { return (uint16_t)(lo >> 16); }
+static inline uint16_t gate_sel(uint32_t lo)
+{
+    return (uint16_t)(lo >> 16);
+}
 static inline uint32_t gate_offset(uint32_t lo, uint32_t hi)
 {
     return (lo & 0xffffu) | (hi & 0xffff0000u);
@@ -96,7 +105,10 @@ static inline uint32_t gate_offset(uint32_t lo, uint32_t hi)
 
 /* Faults with a selector error code: the RPL bits are replaced by EXT / IDT
  * / TI as the SDM's error-code format (§6.13) says. */
-static inline uint32_t sel_err(uint16_t sel) { return sel & 0xfffcu; }
+static inline uint32_t sel_err(uint16_t sel)
+{
+    return sel & 0xfffcu;
+}
 
 void prot_seg_from_desc(struct segment *s, uint16_t sel, uint32_t lo, uint32_t hi);
 /* Mark segment `seg` unusable (a null selector in protected mode). */
@@ -128,8 +140,8 @@ struct prot_stack {
     int vec;       /* fault raised on a limit violation (#SS), its error code */
     uint32_t err;
 };
-void prot_stack_init(struct prot_stack *st, const struct segment *ss, uint32_t esp,
-                     unsigned cpl, uint32_t err);
+void prot_stack_init(struct prot_stack *st, const struct segment *ss, uint32_t esp, unsigned cpl,
+                     uint32_t err);
 /* Check that `n` pushes of `size` bytes fit: limit (#SS(err)) and pages. */
 void prot_stack_check_push(struct cpu *cpu, struct prot_stack *st, unsigned n, unsigned size);
 /* Push after a successful check (cannot fault). */
@@ -144,8 +156,7 @@ static inline uint32_t prot_stack_pop_esp(const struct prot_stack *st, uint32_t 
 
 /* The inner stack pointer for privilege level `dpl` from the current TSS
  * (#TS(TR | ext) when the TSS is too short). */
-void prot_tss_inner_stack(struct cpu *cpu, unsigned dpl, uint16_t *ss, uint32_t *esp,
-                          uint32_t ext);
+void prot_tss_inner_stack(struct cpu *cpu, unsigned dpl, uint16_t *ss, uint32_t *esp, uint32_t ext);
 /* Checks of a new SS on a privilege change (inner stack from the TSS, or an
  * outer one popped by RET/IRET): `gp` selects #GP instead of #TS for the
  * selector checks; a not-present segment raises #SS. */

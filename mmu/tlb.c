@@ -134,5 +134,5 @@ void mmu_probe_write(struct mmu *m, uint32_t gva, unsigned len, bool user)
     uint32_t last = gva + len - 1;
     translate(m, gva, MMU_WRITE, user, &wr);
     if ((last & PAGE_MASK) != (gva & PAGE_MASK))
-        translate(m, last, MMU_WRITE, user, &wr);
+        translate(m, last & PAGE_MASK, MMU_WRITE, user, &wr); /* CR2 = first byte on that page */
 }
