@@ -35,3 +35,4 @@ global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:
         resb 65536
 boot_stack_top:
+section .note.GNU-stack noalloc noexec nowrite progbits

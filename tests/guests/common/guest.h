@@ -22,6 +22,8 @@ typedef long long s64;
 #define NORETURN __attribute__((noreturn))
 #define PACKED __attribute__((packed))
 
+#define GUEST_START_MARKER "=== guest start ==="
+
 /* Fixed GDT layout set up by the runtime before test_main(). */
 #define SEL_KCODE 0x08
 #define SEL_KDATA 0x10
@@ -119,6 +121,15 @@ void idt_set_stub(int vec, u8 access);
 void isr_set(int vec, isr_fn fn);
 void gdt_reload(void);
 void idt_reload(void);
+
+/* user.asm: run fn at CPL3 until it does INT 0x80 (or a handler gives up);
+ * user_return(v) from a ring-0 handler makes user_call return v. */
+u32 user_call(void (*fn)(void), u32 user_esp, u32 eflags, u32 user_ss);
+NORETURN void user_return(u32 v);
+#define USER_RET_VECTOR 0x80
+extern u32 user_use_retf, user_ds_override;
+extern u8 user_stack[8192];
+#define USER_STACK_TOP ((u32)user_stack + sizeof user_stack)
 
 void *memset(void *d, int c, unsigned n);
 void *memcpy(void *d, const void *s, unsigned n);

@@ -58,3 +58,4 @@ isr_stub_table:
         dd isr_stub_ %+ i
 %assign i i+1
 %endrep
+section .note.GNU-stack noalloc noexec nowrite progbits

@@ -15,6 +15,9 @@ struct tss32 kernel_tss __attribute__((aligned(128)));
 static isr_fn isr_table[256];
 static u8 kernel_int_stack[16384] __attribute__((aligned(16)));
 u32 boot_magic, boot_mbi;
+u8 user_stack[8192] __attribute__((aligned(16)));
+
+static void user_int80(struct frame *f) { user_return(f->eax); }
 static const char *cmdline_str = "";
 
 extern char __bss_start[], __bss_end[];
@@ -295,8 +298,20 @@ NORETURN void guest_entry(u32 magic, u32 mbi)
     boot_magic = magic;
     boot_mbi = mbi;
     serial_init();
-    if (magic == 0x2BADB002 && (*(u32 *)mbi & 4) && ((u32 *)mbi)[4])
-        cmdline_str = (const char *)((u32 *)mbi)[4];
+    outb(0x21, 0xFF); /* mask both 8259s: no IRQ may reach the test's vectors */
+    outb(0xA1, 0xFF);
+    /* Firmware (QEMU's SeaBIOS) may have printed on COM1 before us; run-guest.sh
+     * drops everything up to this marker. */
+    kputs("\n" GUEST_START_MARKER "\n");
+    if (magic == 0x2BADB002 && (*(u32 *)mbi & 4) && ((u32 *)mbi)[4]) {
+        /* copy: tests may reuse low memory where the loader put it */
+        static char buf[512];
+        const char *s = (const char *)((u32 *)mbi)[4];
+        unsigned n = 0;
+        while (s[n] && n < sizeof buf - 1)
+            buf[n] = s[n], n++;
+        cmdline_str = buf;
+    }
 
     gdt_set(1, 0, 0xFFFFF, ACC_P | ACC_DPL(0) | ACC_CODE_R, FLG_G | FLG_D);
     gdt_set(2, 0, 0xFFFFF, ACC_P | ACC_DPL(0) | ACC_DATA_W, FLG_G | FLG_D);
@@ -311,8 +326,11 @@ NORETURN void guest_entry(u32 magic, u32 mbi)
                      "mov %1, %%ds\nmov %1, %%es\nmov %1, %%fs\nmov %1, %%gs\nmov %1, %%ss\n"
                      ::"i"(SEL_KCODE), "r"(SEL_KDATA) : "memory");
     __asm__ volatile("ltr %w0" ::"r"(SEL_TSS));
+    __asm__ volatile("lldt %w0" ::"r"(0)); /* after reset LDTR is base 0, limit 0xFFFF */
     for (int v = 0; v < 256; v++)
         idt_set_stub(v, ACC_P | ACC_INTGATE32);
+    idt_set_stub(USER_RET_VECTOR, ACC_P | ACC_DPL(3) | ACC_INTGATE32);
+    isr_set(USER_RET_VECTOR, user_int80);
     idt_reload();
 
     test_main();
