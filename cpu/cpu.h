@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/fpu.h"
 #include "mmu/mmu.h"
 
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
@@ -167,6 +168,9 @@ struct cpu {
     uint64_t mtrr[32];
     uint64_t misc_enable;
 
+    /* x87 FPU (fpu.h) */
+    struct fpu_state fpu;
+
     /* --- execution machinery --- */
     uint32_t insn_eip;        /* EIP of the instruction executing (for faults) */
     volatile int exit_request; /* set by cpu_request_exit(); polled per block */
@@ -177,6 +181,8 @@ struct cpu {
     int fault_vector;         /* set by cpu_fault() before it longjmps */
     uint32_t fault_error;
     bool shutdown;            /* triple fault happened: cpu_run returns CPU_EXIT_SHUTDOWN */
+    bool dr_watch;            /* DR7 enables a data breakpoint: accesses take the slow check */
+    uint8_t dr_hits;          /* data breakpoints hit by the current instruction (B0-B3) */
     int shutdown_reason;      /* triple fault: the last vector */
     uint32_t shutdown_eip;
     uint16_t shutdown_cs;

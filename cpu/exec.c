@@ -502,14 +502,17 @@ static enum cpu_exit run_blocks(struct cpu *cpu)
             }
             struct block *b = block_find(cpu);
             cpu->inhibit_irq = false;
+            cpu->dr_hits = 0;
             block_exec(cpu, b, 1);
             cpu->eflags &= ~FL_RF;
             free_zombies(bc);
             cpu->budget--;
             cpu->stats.insns++;
             prev = NULL;
-            if (tf) {
-                cpu->dr[6] |= 0x4000; /* BS */
+            if (tf || cpu->dr_hits) {
+                /* One #DB reports the single step and any data breakpoints. */
+                cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr_hits | (tf ? 0x4000 : 0);
+                cpu->dr_hits = 0;
                 cpu_deliver(cpu, EXC_DB, INTR_EXCEPTION, false, 0);
             }
             continue;

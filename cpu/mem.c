@@ -15,6 +15,16 @@
 
 uint32_t cpu_ea(struct cpu *cpu, const struct insn *i) { return ea_of(cpu, i); }
 
+/* Data breakpoints are traps: note the hits; the run loop (which steps one
+ * instruction at a time while DR7 is armed) raises #DB after the
+ * instruction completes. */
+static uint32_t watch_data(struct cpu *cpu, uint32_t lin, unsigned size, bool write)
+{
+    if (UNLIKELY(cpu->dr_watch))
+        cpu->dr_hits |= cpu_dr_match(cpu, lin, size, write ? DR_WRITE : DR_READ);
+    return lin;
+}
+
 uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write)
 {
     const struct segment *s = &cpu->seg[seg];
@@ -34,12 +44,12 @@ uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, unsigned siz
             uint32_t upper = SEGF_DB(s->flags) ? 0xffffffffu : 0xffffu;
             if (off <= s->limit || last > upper)
                 cpu_fault(cpu, exc, 0);
-            return s->base + off;
+            return watch_data(cpu, s->base + off, size, write);
         }
     }
     if (last > s->limit)
         cpu_fault(cpu, exc, 0);
-    return s->base + off;
+    return watch_data(cpu, s->base + off, size, write);
 }
 
 uint8_t cpu_read8(struct cpu *cpu, int seg, uint32_t off) { return rd8(cpu, seg, off); }

@@ -203,7 +203,7 @@ uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, unsigned siz
 static inline uint32_t seg_lin(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write)
 {
     const struct segment *s = &cpu->seg[seg];
-    if (UNLIKELY((uint64_t)off + (size - 1) > s->limit))
+    if (UNLIKELY((uint64_t)off + (size - 1) > s->limit || cpu->dr_watch))
         return cpu_seg_check_slow(cpu, seg, off, size, write);
     if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & FL_VM)) {
         unsigned t = (s->flags >> 8) & 0x9f; /* type bits 0-3, S bit 4, P bit 7 */

@@ -215,7 +215,14 @@ void op_mov_dr_r(struct cpu *cpu, const struct insn *i)
         v = (v & 0x0000e00fu) | 0xffff0ff0u;
     else if (r == 7)
         v = (v & 0xffff23ffu) | 0x400u;
-    cpu->dr[r] = v; /* stored only: breakpoints are not implemented yet */
+    cpu->dr[r] = v;
+    /* Data breakpoints are checked on the slow segment path only, so the
+     * fast path costs nothing while none is enabled. */
+    bool watch = false;
+    for (unsigned n = 0; n < 4; n++)
+        if (((cpu->dr[7] >> (2 * n)) & 3) && ((cpu->dr[7] >> (16 + 4 * n)) & 1))
+            watch = true; /* R/W = 01 (write) or 11 (read/write) */
+    cpu->dr_watch = watch;
 }
 
 unsigned cpu_dr_match(struct cpu *cpu, uint32_t lin, unsigned len, int kind)
