@@ -45,12 +45,15 @@ struct cmdline {
     const char *serial_path; /* SERIAL_FILE */
     const char *log_file;    /* -D; NULL = stderr */
     bool stats;
+    /* -mmu walk: no shadow tables (every TLB miss walks the guest's).  Not
+     * yet in struct machine_config; the MMU walks in both modes for now. */
+    bool mmu_walk;
 
     /* Informational requests: main prints and exits 0. */
     bool help, version, log_help;
 };
 
-/* Parse argv[1..argc-1] into *cl (which is reset first).  Returns NULL on
+/* Parse argv[1..argc-1] into *cl (overwritten, not freed).  Returns NULL on
  * success, or err holding a one-line message without the "umbra: " prefix
  * or a newline.  Strings in *cl point into argv or into memory owned by *cl
  * (release with cmdline_free, also after an error). */

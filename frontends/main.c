@@ -1,0 +1,256 @@
+/*
+ * main.c — the umbra program: parse the command line, check every input,
+ * build the machine, boot a Multiboot kernel (or the built-in demo guest),
+ * run, and report how it ended.
+ *
+ * Everything that can fail because of the user's input fails before the
+ * machine exists: files are read and parsed, and the kernel's layout is
+ * checked against the RAM size, so a bad line never starts a guest.
+ *
+ * With no -kernel the demo guest (roms/demo.asm, embedded at build time)
+ * boots with the serial port on stdio and the isa-debug-exit device, so
+ * `umbra` alone prints its banner and exits with status 1 ((0 << 1) | 1).
+ *
+ * The only global is the terminal to restore from a fatal-signal handler;
+ * main() owns it, as the design allows.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/machine.h"
+#include "frontends/chardev.h"
+#include "frontends/cmdline.h"
+#include "frontends/log.h"
+#include "frontends/multiboot.h"
+
+#ifndef UMBRA_VERSION
+#define UMBRA_VERSION "unknown"
+#endif
+
+/* roms/roms.cmake generates these from roms/demo.asm. */
+extern const unsigned char umbra_rom_demo[];
+extern const size_t umbra_rom_demo_size;
+
+#define EXC_RING 8
+
+/* The last exceptions the CPU raised, for the triple-fault report. */
+struct exc_entry {
+    int vector;
+    uint32_t error;
+    uint16_t cs;
+    uint32_t eip;
+};
+struct exc_ring {
+    struct cpu *cpu;
+    struct exc_entry e[EXC_RING];
+    unsigned next, count;
+};
+
+static struct host_chardev *signal_tty; /* owned by main(); see the overview */
+
+static void on_exception(void *opaque, int vector, uint32_t error_code, uint32_t eip)
+{
+    struct exc_ring *r = opaque;
+    unsigned i = r->next;
+    r->e[i].vector = vector;
+    r->e[i].error = error_code;
+    r->e[i].cs = r->cpu->seg[SEG_CS].sel;
+    r->e[i].eip = eip;
+    r->next = (i + 1) % EXC_RING;
+    if (r->count < EXC_RING) r->count++;
+}
+
+static const char *exc_name(int v)
+{
+    static const char *const names[] = {"#DE", "#DB", "NMI",    "#BP", "#OF", "#BR", "#UD",
+                                        "#NM", "#DF", "#MF(9)", "#TS", "#NP", "#SS", "#GP",
+                                        "#PF", "#15", "#MF",    "#AC", "#MC", "#XM"};
+    if (v >= 0 && v < (int)(sizeof names / sizeof names[0])) return names[v];
+    return "#?";
+}
+
+static bool exc_has_error(int v)
+{
+    return v == EXC_DF || v == EXC_TS || v == EXC_NP || v == EXC_SS || v == EXC_GP || v == EXC_PF ||
+           v == EXC_AC;
+}
+
+/* "#UD at 0008:00101234 -> #GP(0x0033) -> #DF -> #GP": the chain is the #DF,
+ * what followed it, and before it every exception raised at the same CS:EIP
+ * (the faults met while delivering the first one). */
+static void report_triple_fault(const struct exc_ring *r, const struct cpu *cpu)
+{
+    int idx[EXC_RING], n = 0;
+    for (unsigned k = 0; k < r->count; k++)
+        idx[n++] = (int)((r->next + EXC_RING - r->count + k) % EXC_RING);
+    int first = n > 3 ? n - 3 : 0;
+    for (int k = n - 1; k >= 0; k--) {
+        const struct exc_entry *df = &r->e[idx[k]];
+        if (df->vector != EXC_DF) continue;
+        first = k;
+        while (first > 0 && r->e[idx[first - 1]].cs == df->cs &&
+               r->e[idx[first - 1]].eip == df->eip && r->e[idx[first - 1]].vector != EXC_DF)
+            first--;
+        break;
+    }
+    fprintf(stderr, "umbra: guest triple fault: ");
+    uint16_t last_cs = 0;
+    uint32_t last_eip = 0;
+    bool have_last = false;
+    for (int k = first; k < n; k++) {
+        const struct exc_entry *e = &r->e[idx[k]];
+        if (k > first) fprintf(stderr, " -> ");
+        fprintf(stderr, "%s", exc_name(e->vector));
+        if (exc_has_error(e->vector) && e->vector != EXC_DF) fprintf(stderr, "(0x%04x)", e->error);
+        if (!have_last || e->cs != last_cs || e->eip != last_eip)
+            fprintf(stderr, " at %04x:%08x", e->cs, e->eip);
+        last_cs = e->cs, last_eip = e->eip, have_last = true;
+    }
+    /* The fault that caused the shutdown may not have reached the hook. */
+    bool shown = have_last && r->e[idx[n - 1]].vector == cpu->shutdown_reason;
+    if (!shown) fprintf(stderr, "%s%s", have_last ? " -> " : "", exc_name(cpu->shutdown_reason));
+    fprintf(stderr, "; CS:EIP %04x:%08x\n", cpu->shutdown_cs, cpu->shutdown_eip);
+}
+
+static void print_stats(struct machine *m)
+{
+    struct machine_stats s;
+    machine_get_stats(m, &s);
+    double mips = s.seconds > 0 ? (double)s.insns / s.seconds / 1e6 : 0;
+    fprintf(stderr,
+            "umbra: statistics\n"
+            "  instructions retired  %llu\n"
+            "  run time              %.3f s (%.1f MIPS)\n"
+            "  block cache           %llu hits, %llu misses, %llu invalidations\n"
+            "  soft TLB              %llu misses, %llu flushes\n"
+            "  exceptions            %llu\n"
+            "  interrupts            %llu\n"
+            "  MMIO accesses         %llu\n"
+            "  tracked writes        %llu\n",
+            (unsigned long long)s.insns, s.seconds, mips, (unsigned long long)s.block_hits,
+            (unsigned long long)s.block_misses, (unsigned long long)s.block_invalidations,
+            (unsigned long long)s.tlb_misses, (unsigned long long)s.tlb_flushes,
+            (unsigned long long)s.exceptions, (unsigned long long)s.interrupts,
+            (unsigned long long)s.mmio_accesses, (unsigned long long)s.tracked_writes);
+}
+
+static void on_fatal_signal(int sig)
+{
+    if (signal_tty) chardev_restore_tty(signal_tty); /* async-signal-safe: one tcsetattr */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Ctrl-A X, from the serial input thread.  The machine exists only after
+ * the chardev it is handed to, hence the indirection (atomic: two threads). */
+struct quit_target {
+    struct machine *_Atomic m;
+};
+
+static void on_quit(void *opaque)
+{
+    struct quit_target *q = opaque;
+    struct machine *m = atomic_load(&q->m);
+    if (m) machine_request_stop(m, 0);
+}
+
+int main(int argc, char **argv)
+{
+    struct cmdline cl;
+    char err[512];
+    int status = 1;
+
+    if (cmdline_parse(&cl, argc, argv, err, sizeof err)) {
+        fprintf(stderr, "umbra: %s\n", err);
+        cmdline_free(&cl);
+        return 1;
+    }
+    if (cl.help || cl.version || cl.log_help) {
+        if (cl.help)
+            cmdline_usage(stdout);
+        else if (cl.version)
+            printf("umbra version " UMBRA_VERSION ", a pure-software x86 PC emulator\n");
+        else
+            cmdline_log_help(stdout);
+        cmdline_free(&cl);
+        return 0;
+    }
+
+    if (!cl.kernel) {
+        /* The demo reports through COM1 and exits through port 0xf4. */
+        if (!cl.debug_exit_given) {
+            cl.cfg.debug_exit = true;
+            cl.cfg.debug_exit_base = 0xf4;
+            cl.cfg.debug_exit_size = 4;
+        }
+        if (cl.serial == SERIAL_DEFAULT) cl.nographic = true;
+    }
+
+    struct multiboot mb;
+    multiboot_init(&mb);
+    struct log_sink log = {0};
+    struct host_chardev serial;
+    struct quit_target quit = {NULL};
+    struct machine *m = NULL;
+    bool serial_open = false;
+
+    int r = cl.kernel ? multiboot_load_file(&mb, cl.kernel, err, sizeof err)
+                      : multiboot_parse(&mb, "umbra-demo", umbra_rom_demo, umbra_rom_demo_size, err,
+                                        sizeof err);
+    if (r == 0) r = multiboot_set_cmdline(&mb, cl.append, err, sizeof err);
+    for (size_t i = 0; r == 0 && i < cl.nmodules; i++)
+        r = multiboot_add_module_file(&mb, cl.modules[i].path, cl.modules[i].string, err,
+                                      sizeof err);
+    if (r == 0) r = multiboot_place(&mb, cl.cfg.ram_mb << 20, NULL, NULL, NULL, err, sizeof err);
+    if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
+    if (r == 0) {
+        /* -serial stdio keeps QEMU's mux escapes only with -nographic. */
+        r = chardev_open(&serial, cl.serial, cl.serial_path, cl.nographic, on_quit, &quit, err,
+                         sizeof err);
+        serial_open = r == 0;
+    }
+    if (r) {
+        fprintf(stderr, "umbra: %s\n", err);
+        goto out;
+    }
+
+    cl.cfg.serial0 = serial.be;
+    cl.cfg.log = log_printf;
+    cl.cfg.log_opaque = &log;
+    m = machine_create(&cl.cfg, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "umbra: %s\n", err);
+        goto out;
+    }
+    atomic_store(&quit.m, m);
+
+    struct exc_ring ring = {.cpu = machine_cpu(m)};
+    machine_cpu(m)->hooks.opaque = &ring;
+    machine_cpu(m)->hooks.exception = on_exception;
+    machine_set_boot_hook(m, multiboot_boot_hook, &mb);
+    machine_reset(m); /* machine_create reset it before the hook existed */
+
+    signal_tty = &serial;
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGQUIT, on_fatal_signal);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout drops serial output instead */
+
+    status = machine_run(m);
+
+    if (machine_stop_reason(m) == STOP_TRIPLE_FAULT) report_triple_fault(&ring, machine_cpu(m));
+    if (cl.stats) print_stats(m);
+
+out:
+    if (serial_open) chardev_close(&serial);
+    signal_tty = NULL;
+    machine_destroy(m);
+    log_close(&log);
+    multiboot_free(&mb);
+    cmdline_free(&cl);
+    return status;
+}
