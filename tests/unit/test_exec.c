@@ -418,7 +418,7 @@ int main(void)
     Suite *s = suite_create("exec");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 300); /* the long loop takes ~50 s under ASan */
     tcase_add_test(tc, test_loop);
     tcase_add_test(tc, test_stack_string);
     tcase_add_test(tc, test_arith);
