@@ -19,6 +19,7 @@
 /* Character backend (a UART's host side): struct chardev, in its own header
  * so devices can use it without including the CPU's. */
 #include "devices/chardev.h"
+#include "devices/input.h"
 
 struct machine_config {
     uint32_t ram_mb;          /* 1 .. 3584 */
@@ -30,6 +31,11 @@ struct machine_config {
     uint16_t debug_exit_base; /* default 0xf4 */
     uint16_t debug_exit_size; /* default 4 */
     struct chardev serial0;   /* COM1 backend; write == NULL means no backend */
+    struct chardev serial1;   /* COM2 (0x2f8, IRQ 3) backend; default none */
+    /* RTC time at machine creation, seconds since 1970 UTC; 0 = the host's
+     * wall clock, or with -icount the fixed RTC_FIXED_EPOCH (2024-01-01) so
+     * runs are reproducible. */
+    int64_t rtc_start;
     /* Log sink for -d / -D. */
     void (*log)(void *opaque, unsigned category, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -44,6 +50,20 @@ void machine_destroy(struct machine *m);
 
 struct cpu *machine_cpu(struct machine *m);
 struct mmu *machine_mmu(struct machine *m);
+
+/* Keyboard and mouse events from the frontend (SDL window, tests). */
+struct input_sink machine_input(struct machine *m);
+
+/* What firmware would have done, for loaders that boot without one:
+ * place PCI BARs, route PCI interrupts (PIRQ A-D to IRQ 10/10/11/11,
+ * level-triggered in the ELCR) and write each device's interrupt line. */
+void machine_firmware_pci_setup(struct machine *m);
+/* Write an Intel MP table describing the machine (CPU, buses, I/O APIC,
+ * interrupt routing) at guest-physical gpa, 16-byte aligned, in a place the
+ * OS searches (e.g. 0x9fc00, the last KiB of base memory, reserved in the
+ * memory map).  Call after machine_firmware_pci_setup.  Returns the bytes
+ * written, 0 on error. */
+size_t machine_write_mptable(struct machine *m, uint32_t gpa);
 
 /* Called on reset (power-on and guest-requested resets): the frontend's
  * loader places the kernel and sets the CPU state.  Without one, the CPU

@@ -3,6 +3,18 @@
  * devices to the bus, the PIC and the clock, and runs the CPU in slices that
  * end at the clock's next deadline (machine.h is the contract).
  *
+ * Interrupt path: ISA devices raise lines on the PIIX3, which ORs them with
+ * the routed PCI interrupts and drives the 8259 pair and the I/O APIC; the
+ * 8259's INTR is the local APIC's LINT0, and the local APIC drives the
+ * CPU's INTR and answers its acknowledge (passing the 8259 through while it
+ * is disabled, so a PIC-only guest sees a PIC-only PC).  The I/O APIC's
+ * messages go to the local APIC, whose level EOIs come back to it.  The
+ * CPU's IA32_APIC_BASE is read back between slices and at each acknowledge,
+ * since the CPU has no hook for MSR writes.  The A20 gate has two drivers,
+ * port 0x92 and the 8042's output port; the last one written wins, as on
+ * QEMU's PC (the PIIX's OR of the two would leave the 8042 powerless after
+ * port 0x92's A20-on reset state).
+ *
  * Design choice: the run loop owns time.  Each slice runs the CPU for the
  * clock's budget, accounts the instructions retired to the clock (icount)
  * and fires expired timers; a halted CPU lets time jump (icount) or sleeps
@@ -22,8 +34,16 @@
 #include "devices/debugexit.h"
 #include "devices/irq.h"
 #include "devices/log.h"
+#include "devices/i440fx.h"
+#include "devices/i8042.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
+#include "devices/mptable.h"
+#include "devices/pci.h"
 #include "devices/pic.h"
+#include "devices/piix3.h"
 #include "devices/pit.h"
+#include "devices/rtc.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
 
@@ -42,7 +62,14 @@ struct machine {
     struct bus bus;
     struct pic pic;
     struct pit pit;
-    struct uart com1;
+    struct rtc rtc;
+    struct i8042 kbc;
+    struct pci_bus pci;
+    struct i440fx i440fx;
+    struct piix3 piix3;
+    struct lapic lapic;
+    struct ioapic ioapic;
+    struct uart com1, com2;
     struct debugexit debugexit;
     struct sysctl sysctl;
     bool cpu_ready, mmu_ready;
@@ -65,7 +92,44 @@ static void cpu_intr_line(void *opaque, int line, bool level)
     cpu_set_irq(&((struct machine *)opaque)->cpu, level);
 }
 
-static uint8_t cpu_intr_ack(void *opaque) { return pic_ack(&((struct machine *)opaque)->pic); }
+/* The CPU may have written IA32_APIC_BASE since we last looked. */
+static void sync_apic_base(struct machine *m)
+{
+    if (m->cpu.apic_base != m->lapic.base_msr)
+        lapic_set_base(&m->lapic, m->cpu.apic_base);
+}
+
+static uint8_t cpu_intr_ack(void *opaque)
+{
+    struct machine *m = opaque;
+    sync_apic_base(m);
+    return lapic_ack(&m->lapic);
+}
+
+static void cpu_nmi(void *opaque) { cpu_set_nmi(&((struct machine *)opaque)->cpu); }
+
+static uint8_t pic_intack(void *opaque) { return pic_ack(&((struct machine *)opaque)->pic); }
+
+static void lapic_eoi(void *opaque, uint8_t vector)
+{
+    ioapic_eoi(&((struct machine *)opaque)->ioapic, vector);
+}
+
+static void ioapic_message(void *opaque, uint8_t dest, bool logical, unsigned mode,
+                           uint8_t vector, bool level)
+{
+    lapic_deliver(&((struct machine *)opaque)->lapic, dest, logical, mode, vector, level);
+}
+
+static void input_key_cb(void *opaque, unsigned code, bool down)
+{
+    i8042_key(&((struct machine *)opaque)->kbc, code, down);
+}
+
+static void input_mouse_cb(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+    i8042_mouse(&((struct machine *)opaque)->kbc, dx, dy, dz, buttons);
+}
 
 static uint64_t cpu_tsc_now(void *opaque) { return clock_now_ns(&((struct machine *)opaque)->clock); }
 
@@ -93,9 +157,14 @@ static void debug_exit(void *opaque, int status)
 
 /* --- assembly --- */
 
+/* The PCI hole: memory BARs are decoded from the top of RAM up to the
+ * I/O APIC. */
+#define PCI_HOLE_END IOAPIC_BASE_DEFAULT
+
 static int machine_wire(struct machine *m, char *err, size_t errlen)
 {
     const struct machine_config *cfg = &m->cfg;
+    uint32_t ram_top = cfg->ram_mb << 20;
 
     clock_init(&m->clock, cfg->icount, cfg->icount_shift);
     clock_set_inflight(&m->clock, clock_inflight, m);
@@ -106,14 +175,48 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
     m->cpu.tsc_now = cpu_tsc_now;
     m->cpu.tsc_opaque = m;
 
-    struct irq_line intr = {cpu_intr_line, m, 0};
-    if (pic_init(&m->pic, &m->bus, intr, &m->log, err, errlen) ||
-        pit_init(&m->pit, &m->bus, &m->clock, pic_irq_line(&m->pic, 0), &m->log, err,
-                 errlen) ||
-        uart_init(&m->com1, &m->bus, 0x3f8, pic_irq_line(&m->pic, 4), &m->clock, &cfg->serial0,
-                  &m->log, err, errlen) ||
+    /* The interrupt controllers, from the CPU outwards. */
+    lapic_init(&m->lapic, &m->clock, 0, (struct irq_line){cpu_intr_line, m, 0}, cpu_nmi,
+               pic_intack, lapic_eoi, m, &m->log);
+    ioapic_init(&m->ioapic, 1, ioapic_message, m, &m->log);
+    if (pic_init(&m->pic, &m->bus, lapic_lint_line(&m->lapic, 0), &m->log, err, errlen))
+        return -1;
+
+    /* PCI: host bridge at 00.0, ISA bridge at 01.0 (whose ISA IRQ lines
+     * feed the 8259s and the I/O APIC). */
+    if (pci_bus_init(&m->pci, &m->bus, ram_top, PCI_HOLE_END - ram_top, &m->log, err, errlen) ||
+        i440fx_init(&m->i440fx, &m->pci, err, errlen) ||
+        piix3_init(&m->piix3, &m->pci, 0x08, pic_irq_line(&m->pic, 0),
+                   ioapic_irq_line(&m->ioapic, 0), guest_reset, m, err, errlen))
+        return -1;
+#define ISA_IRQ(n) piix3_isa_irq(&m->piix3, (n))
+
+    int64_t rtc_start = cfg->rtc_start ? cfg->rtc_start
+                        : cfg->icount  ? RTC_FIXED_EPOCH
+                                       : (int64_t)time(NULL);
+    if (pit_init(&m->pit, &m->bus, &m->clock, ISA_IRQ(0), &m->log, err, errlen) ||
+        rtc_init(&m->rtc, &m->bus, &m->clock, ISA_IRQ(8), rtc_start, &m->log, err, errlen) ||
+        i8042_init(&m->kbc, &m->bus, ISA_IRQ(1), ISA_IRQ(12), set_a20, guest_reset, m, &m->log,
+                   err, errlen) ||
+        uart_init(&m->com1, &m->bus, 0x3f8, ISA_IRQ(4), &m->clock, &cfg->serial0, &m->log, err,
+                  errlen) ||
+        uart_init(&m->com2, &m->bus, 0x2f8, ISA_IRQ(3), &m->clock, &cfg->serial1, &m->log, err,
+                  errlen) ||
         sysctl_init(&m->sysctl, &m->bus, set_a20, guest_reset, m, err, errlen))
         return -1;
+#undef ISA_IRQ
+    rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, 0);
+
+    /* Memory-mapped: the APICs, and the PCI hole for memory BARs. */
+    if (mmu_map_mmio(&m->mmu, IOAPIC_BASE_DEFAULT, PAGE_SIZE, &ioapic_mmio_ops, &m->ioapic,
+                     "ioapic") ||
+        mmu_map_mmio(&m->mmu, LAPIC_BASE_DEFAULT, PAGE_SIZE, &lapic_mmio_ops, &m->lapic,
+                     "lapic") ||
+        mmu_map_mmio(&m->mmu, ram_top, PCI_HOLE_END - ram_top, &pci_mem_window_ops, &m->pci,
+                     "pci-hole")) {
+        snprintf(err, errlen, "cannot map the APIC and PCI memory regions");
+        return -1;
+    }
     if (cfg->debug_exit &&
         debugexit_init(&m->debugexit, &m->bus, cfg->debug_exit_base ? cfg->debug_exit_base : 0xf4,
                        cfg->debug_exit_size ? cfg->debug_exit_size : 4, debug_exit, m, err,
@@ -192,10 +295,19 @@ void machine_reset(struct machine *m)
     m->reset_pending = false;
     pic_reset(&m->pic);
     pit_reset(&m->pit);
+    rtc_reset(&m->rtc);
+    i8042_reset(&m->kbc);
     uart_reset(&m->com1);
+    uart_reset(&m->com2);
+    pci_bus_reset(&m->pci);
+    i440fx_reset(&m->i440fx);
+    piix3_reset(&m->piix3);
+    ioapic_reset(&m->ioapic);
+    lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
     debugexit_reset(&m->debugexit);
     cpu_reset(&m->cpu);
+    sync_apic_base(m);
     m->slice_base = m->cpu.stats.insns; /* in case the reset cleared the counters */
     if (m->boot_hook)
         m->boot_hook(m->boot_opaque, m);
@@ -220,6 +332,7 @@ int machine_run(struct machine *m)
 {
     double start = wall_seconds();
     while (!m->stop) {
+        sync_apic_base(m);
         clock_run_timers(&m->clock);
         int64_t budget = clock_budget(&m->clock);
         m->slice_base = m->cpu.stats.insns;
@@ -250,6 +363,53 @@ int machine_run(struct machine *m)
     }
     m->seconds += wall_seconds() - start;
     return m->exit_status;
+}
+
+struct input_sink machine_input(struct machine *m)
+{
+    return (struct input_sink){m, input_key_cb, input_mouse_cb};
+}
+
+void machine_firmware_pci_setup(struct machine *m)
+{
+    pci_firmware_assign_bars(&m->pci, 0xc000);
+    uint16_t level = piix3_firmware_route_irqs(&m->piix3);
+    /* PCI interrupts are shared and level-triggered. */
+    bus_out(&m->bus, 0x4d0, bus_in(&m->bus, 0x4d0, 1) | (level & 0xff), 1);
+    bus_out(&m->bus, 0x4d1, bus_in(&m->bus, 0x4d1, 1) | (level >> 8), 1);
+}
+
+size_t machine_write_mptable(struct machine *m, uint32_t gpa)
+{
+    struct mptable_pci_irq irqs[PCI_MAX_DEVICES];
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->pci.ndevices; i++) {
+        const struct pci_device *d = m->pci.list[i];
+        int pirq = pci_device_pirq(d);
+        int irq = pirq >= 0 ? piix3_pirq_route(&m->piix3, pirq) : -1;
+        if (irq >= 0)
+            irqs[n++] = (struct mptable_pci_irq){(uint8_t)(d->devfn >> 3),
+                                                 d->config[PCI_INTERRUPT_PIN],
+                                                 (uint8_t)piix3_isa_gsi(irq)};
+    }
+    struct mptable_config cfg = {
+        .lapic_id = (uint8_t)(m->lapic.id >> 24),
+        .lapic_version = (uint8_t)LAPIC_VERSION,
+        .lapic_addr = LAPIC_BASE_DEFAULT,
+        /* Informational for the OS: family 6; FPU and APIC present. */
+        .cpu_signature = 0x600,
+        .cpu_features = 0x201,
+        .ioapic_id = (uint8_t)(m->ioapic.id >> 24),
+        .ioapic_version = (uint8_t)IOAPIC_VERSION,
+        .ioapic_addr = IOAPIC_BASE_DEFAULT,
+        .pci_irqs = irqs,
+        .n_pci_irqs = n,
+    };
+    uint8_t buf[1024];
+    size_t len = mptable_build(buf, sizeof buf, gpa, &cfg);
+    if (len)
+        mmu_phys_write(&m->mmu, gpa, buf, (uint32_t)len);
+    return len;
 }
 
 void machine_request_stop(struct machine *m, int status)
