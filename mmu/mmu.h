@@ -1,16 +1,21 @@
 /*
- * mmu.h — the guest-physical map, write tracking and the soft TLB.
+ * mmu.h — the guest-physical map, the guest page-table walker, shadow paging,
+ * write tracking and the soft TLB.
  *
  * Three address spaces, named everywhere with these words: GVA (guest
  * virtual = linear, after segmentation), GPA (guest physical), HVA (host).
  * Every guest memory access of the CPU goes through the inline fast paths
  * below: one direct-mapped soft TLB entry per GVA page holds a tag per access
  * kind and the host addend, so a hit costs a compare and an add.  Anything
- * else — MMIO, ROM writes, pages holding decoded code (write-tracked), page
- * crossings, TLB misses — takes the slow path in tlb.c.
+ * else — MMIO, ROM writes, write-tracked pages (decoded code, guest page
+ * tables), page crossings, TLB misses — takes the slow path in tlb.c.
  *
- * Paging (GVA→GPA) arrives through `struct paging_mode`; while CR0.PG is
- * clear GVA == GPA (masked by the A20 gate).
+ * Each address space the guest uses (a "root": CR3, plus the PDPTEs under
+ * PAE) has its own soft TLB; `tlb` points at the current root's, so a CR3
+ * switch back to a recent address space keeps its translations (the write
+ * tracking of the guest's page tables proves them still valid).  Paging
+ * (GVA→GPA) arrives through `struct paging_mode`; while CR0.PG is clear
+ * GVA == GPA (masked by the A20 gate).
  */
 #ifndef UMBRA_MMU_H
 #define UMBRA_MMU_H
@@ -31,15 +36,30 @@
 /* Access kinds; MMU_USER marks an access checked with user privilege. */
 enum mmu_access { MMU_READ = 0, MMU_WRITE = 1, MMU_FETCH = 2 };
 
-/* The paging-relevant control state the CPU hands the MMU on CR writes. */
+/* How TLB misses are resolved (`-mmu shadow|walk`); switchable at any time
+ * with mmu_set_strategy(). Both give the same guest-visible results. */
+enum mmu_strategy {
+    MMU_SHADOW = 0, /* shadow page tables + per-root TLBs kept across CR3 loads */
+    MMU_WALK = 1,   /* every miss walks the guest tables; CR3 loads flush the TLB */
+};
+
+/* The paging-relevant control state the CPU hands the MMU on CR0/CR3/CR4
+ * (and EFER) writes.  The CPU calls mmu_set_paging() only when one of these
+ * changed, or on every MOV to CR3: a call that changes nothing is therefore
+ * a CR3 reload (a TLB flush for the guest).  Under PAE the MMU loads the four
+ * PDPTEs from CR3 itself on CR3 loads and PG/PAE/PSE/PGE changes, as the
+ * processor does (SDM §4.4.1), unless pdpte_valid says the caller already
+ * did (use mmu_load_pdptes() first to raise #GP on reserved bits). */
 struct paging_mode {
     bool pg;
     bool wp;
     bool pse;
     bool pae;
     bool pge;
-    bool nxe;
+    bool nxe; /* EFER.NXE */
     uint32_t cr3;
+    bool pdpte_valid;
+    uint64_t pdpte[4];
 };
 
 /* MMIO callbacks: size is 1, 2 or 4; addr is the offset into the region. */
@@ -54,37 +74,63 @@ struct phys_region {
     uint32_t start;
     uint32_t size;
     enum phys_kind kind;
-    uint8_t *host;          /* RAM / ROM backing */
+    uint8_t *host; /* RAM / ROM backing */
     const struct mmio_ops *ops;
     void *opaque;
     const char *name;
 };
 
+/* 32 bytes, so that indexing is a shift. */
 struct tlb_entry {
     uint32_t tag_read;
     uint32_t tag_write;
     uint32_t tag_fetch;
     uint32_t gpa_page; /* GPA of the page (for write-tracking shootdowns) */
     uintptr_t addend;  /* HVA = GVA + addend */
+    uint32_t flags;    /* TLBF_* */
+    uint32_t pad;
 };
+#define TLBF_GLOBAL 0x1u /* from a G=1 leaf with CR4.PGE: survives CR3 loads (walk mode) */
+#define TLBF_LARGE 0x2u  /* from a 2/4 MiB page */
 
 struct mmu_stats {
-    uint64_t tlb_hits_slow; /* slow-path accesses that were plain misses then refilled */
-    uint64_t tlb_misses;
-    uint64_t tlb_flushes;
+    uint64_t tlb_hits_slow; /* misses served from the shadow tables without a guest walk */
+    uint64_t tlb_misses;    /* accesses that left the inline fast path to translate */
+    uint64_t tlb_flushes;   /* whole-TLB flushes (one per root TLB flushed) */
     uint64_t mmio_accesses;
-    uint64_t tracked_writes;
+    uint64_t tracked_writes; /* writes that hit a page holding decoded code */
+    uint64_t walks;          /* guest page-table walks (fills, faults confirmed) */
+    uint64_t cr3_loads;
+    uint64_t root_hits; /* CR3 loads that found their root in the LRU */
+    uint64_t root_misses;
+    uint64_t shadow_built;      /* shadow pages created */
+    uint64_t shadow_zapped;     /* shadow pages destroyed (any reason) */
+    uint64_t shadow_unshadowed; /* guest pages given up as data (heuristics) */
+    uint64_t shadow_reclaimed;  /* shadow pages dropped by the memory cap */
+    uint64_t shadow_fills;      /* shadow entries filled from a guest walk */
+    uint64_t wp_traps;          /* writes to write-protected guest page-table pages */
+    uint64_t oos_pages;         /* pages that went out of sync */
+    uint64_t oos_resyncs;       /* out-of-sync pages resynced */
+    uint64_t invlpgs;
+    uint64_t pf_delivered; /* #PF raised to the guest */
+    uint64_t shadow_pages; /* current number of shadow pages (a gauge) */
+    uint64_t shadow_bytes; /* current shadow memory (a gauge) */
 };
 
 /* Track flags per RAM page (mmu->page_track). */
-#define TRACK_CODE 0x01u
+#define TRACK_CODE 0x01u   /* decoded code lives here (the CPU's block cache) */
+#define TRACK_SHADOW 0x02u /* a guest page table with in-sync shadow pages */
 
 #define MMU_MAX_REGIONS 32
 
+struct mmu_shadow; /* mmu_internal.h: roots, shadow pages, per-root TLBs */
+
 struct mmu {
-    /* Soft TLB first so the fast path's offsets are small. [0] supervisor,
-     * [1] user view; `user` selects the view of the current CPL. */
-    struct tlb_entry tlb[2][TLB_ENTRIES];
+    /* The current soft TLB first, so the fast path's offsets are small: it
+     * points at the current root's [2][TLB_ENTRIES] array ([0] supervisor,
+     * [1] user view); `user` selects the view of the current CPL.  A CR3
+     * switch repoints it instead of copying or flushing. */
+    struct tlb_entry (*tlb)[TLB_ENTRIES];
     unsigned user;
 
     uint8_t *ram;
@@ -94,7 +140,8 @@ struct mmu {
     int nregions;
     uint8_t *page_track; /* one byte per RAM page */
     struct paging_mode paging;
-    bool tlb_has_large; /* a 4 MiB page is cached: INVLPG flushes all */
+    enum mmu_strategy strategy; /* change with mmu_set_strategy() */
+    struct mmu_shadow *sh;
 
     /* Raised for a guest-visible page fault; never returns (longjmps into
      * the CPU's run loop). */
@@ -135,16 +182,85 @@ void mmu_track_code(struct mmu *m, uint32_t gpa);   /* whole page */
 void mmu_untrack_code(struct mmu *m, uint32_t gpa); /* whole page */
 
 /* --- translation and the soft TLB (tlb.c) --- */
+/* CR0/CR3/CR4/EFER writes (see struct paging_mode for when to call). */
 void mmu_set_paging(struct mmu *m, const struct paging_mode *mode);
-static inline void mmu_set_user(struct mmu *m, bool user) { m->user = user; }
-void mmu_flush_tlb(struct mmu *m);
+/* Read the four PAE PDPTEs at cr3; false if one that is present has reserved
+ * bits set (the MOV to CR3/CR0/CR4 must then raise #GP(0), SDM §4.4.1). */
+bool mmu_load_pdptes(struct mmu *m, uint32_t cr3, uint64_t pdpte[4]);
+void mmu_set_strategy(struct mmu *m, enum mmu_strategy s);
+/* Cap on shadow-page memory (bytes); the oldest unpinned pages go first. */
+void mmu_set_shadow_cap(struct mmu *m, size_t bytes);
+static inline void mmu_set_user(struct mmu *m, bool user)
+{
+    m->user = user;
+}
+void mmu_flush_tlb(struct mmu *m); /* every root's TLB */
 void mmu_invlpg(struct mmu *m, uint32_t gva);
 /* Translate a GVA for the given access (faults through page_fault if the
  * guest tables forbid it). */
 uint32_t mmu_translate(struct mmu *m, uint32_t gva, enum mmu_access acc, bool user);
-uint32_t mmu_read_slow(struct mmu *m, uint32_t gva, unsigned size, enum mmu_access acc,
-                       bool user);
+uint32_t mmu_read_slow(struct mmu *m, uint32_t gva, unsigned size, enum mmu_access acc, bool user);
 void mmu_write_slow(struct mmu *m, uint32_t gva, uint32_t value, unsigned size, bool user);
+
+/* --- the guest page-table walker (walk.c) --- */
+/* Page-fault error code bits (SDM vol. 3 §4.7). */
+#define PF_P 0x01u
+#define PF_W 0x02u
+#define PF_U 0x04u
+#define PF_RSVD 0x08u
+#define PF_I 0x10u
+
+/* One paging-structure entry the walk read. */
+struct walk_level {
+    uint64_t entry; /* as read, then with this walk's A/D update */
+    uint64_t addr;  /* GPA of the entry (a PDPTE: where it was loaded from) */
+    unsigned level; /* 3 PDPTE, 2 PDE, 1 PTE */
+};
+
+struct walk_result {
+    uint32_t gpa;      /* translated address (A20 applied; low 32 bits) */
+    uint32_t page_gpa; /* GPA of the 4 KiB page holding gpa */
+    bool above_4g;     /* the frame lies beyond 4 GiB (PSE-36/PAE): unmapped */
+    uint64_t pde, pte; /* the PDE and PTE as read (pte == 0 for a large page) */
+    struct walk_level lv[3];
+    unsigned nlv;       /* levels read, including the one that faulted */
+    uint32_t page_size; /* 4 KiB, 2 MiB or 4 MiB */
+    bool large;
+    bool user;      /* effective U/S along the path */
+    bool writable;  /* effective R/W along the path */
+    bool nx;        /* effective XD along the path (PAE with EFER.NXE) */
+    bool dirty;     /* D set in the leaf (after this walk's update) */
+    bool global;    /* G set in the leaf */
+    uint32_t error; /* #PF error code when the walk denies the access */
+};
+
+/* Flags for mmu_walk_mode. */
+#define MMU_WALK_PEEK 0x1u /* set no accessed/dirty bit (the debugger, audits) */
+
+/* Walk the guest tables for gva under the current mode. Returns true and
+ * fills r if the access is allowed (setting accessed/dirty bits as hardware
+ * does); false with r->error set otherwise.  Raises nothing. */
+bool mmu_walk(struct mmu *m, uint32_t gva, enum mmu_access acc, bool user, struct walk_result *r);
+/* The same under an explicit paging mode (another root, the debugger). */
+bool mmu_walk_mode(struct mmu *m, const struct paging_mode *pm, uint32_t gva, enum mmu_access acc,
+                   bool user, unsigned flags, struct walk_result *r);
+
+/* --- inspection for the monitor and tests (shadow.c) --- */
+struct mmu_xlate_info {
+    struct walk_result walk; /* peek walk (no A/D), supervisor read */
+    bool walk_ok;
+    bool shadowed;           /* the leaf's guest table page has a shadow page */
+    bool table_wp;           /* ... and it is write-protected (in sync) */
+    bool table_oos;          /* ... or out of sync */
+    uint64_t spte[2];        /* shadow entries on the path: [1] PDE, [0] PTE (0: none) */
+    struct tlb_entry tlb[2]; /* current root's TLB entry, [0] supervisor, [1] user */
+    bool tlb_valid[2];
+};
+void mmu_xlate_info(struct mmu *m, uint32_t gva, struct mmu_xlate_info *out);
+/* Check every cached translation (every root's TLB, every filled shadow
+ * entry) against a fresh walk; 0 if coherent, else -1 with a description.
+ * Entries derived from out-of-sync pages are skipped unless strict. */
+int mmu_audit(struct mmu *m, bool strict, char *why, size_t whylen);
 
 static inline struct tlb_entry *mmu_tlb_entry(struct mmu *m, unsigned user, uint32_t gva)
 {

@@ -7,7 +7,7 @@
  * chipset decodes them.  The scan only runs on the slow path (TLB fills,
  * DMA); the CPU's hot path never sees this file.  Every write into RAM from
  * here (DMA, loaders, the emulator's own updates) passes the write tracking,
- * exactly as CPU stores do.
+ * exactly as CPU stores do (track.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,16 +36,20 @@ int mmu_init(struct mmu *m, uint32_t ram_size)
         munmap(ram, ram_size);
         return -ENOMEM;
     }
+    if (shadow_init(m)) {
+        mmu_destroy(m);
+        return -ENOMEM;
+    }
     m->a20_mask = 0xffffffffu;
     m->regions[0] = (struct phys_region){
         .start = 0, .size = ram_size, .kind = PHYS_RAM, .host = ram, .name = "ram"};
     m->nregions = 1;
-    mmu_flush_tlb(m);
     return 0;
 }
 
 void mmu_destroy(struct mmu *m)
 {
+    shadow_destroy(m);
     for (int i = 0; i < m->nregions; i++)
         if (m->regions[i].kind == PHYS_ROM)
             free(m->regions[i].host);
@@ -80,7 +84,7 @@ int mmu_map_rom(struct mmu *m, uint32_t gpa, const void *data, uint32_t size, co
     r->kind = PHYS_ROM;
     r->host = copy;
     r->name = name;
-    mmu_flush_tlb(m);
+    mmu_phys_map_changed(m);
     return 0;
 }
 
@@ -94,7 +98,7 @@ int mmu_map_mmio(struct mmu *m, uint32_t gpa, uint32_t size, const struct mmio_o
     r->ops = ops;
     r->opaque = opaque;
     r->name = name;
-    mmu_flush_tlb(m);
+    mmu_phys_map_changed(m);
     return 0;
 }
 
@@ -113,21 +117,8 @@ void mmu_set_a20(struct mmu *m, bool enabled)
     uint32_t mask = enabled ? 0xffffffffu : ~(1u << 20);
     if (mask != m->a20_mask) {
         m->a20_mask = mask;
-        mmu_flush_tlb(m);
-    }
-}
-
-/* Note a write to RAM at [gpa, gpa+len) for the write tracking. */
-void mmu_note_ram_write(struct mmu *m, uint32_t gpa, uint32_t len)
-{
-    uint32_t first = gpa >> PAGE_SHIFT, last = (gpa + len - 1) >> PAGE_SHIFT;
-    for (uint32_t p = first; p <= last; p++) {
-        if (m->page_track[p] & TRACK_CODE) {
-            m->stats.tracked_writes++;
-            if (m->code_write)
-                m->code_write(m->code_opaque, gpa, len);
-            return;
-        }
+        /* Table addresses and frames are masked too. */
+        mmu_phys_map_changed(m);
     }
 }
 
@@ -153,6 +144,11 @@ uint32_t mmu_phys_load(struct mmu *m, uint32_t gpa, unsigned size)
 
 void mmu_phys_store(struct mmu *m, uint32_t gpa, uint32_t v, unsigned size)
 {
+    mmu_phys_store_src(m, gpa, v, size, WSRC_EMU);
+}
+
+void mmu_phys_store_src(struct mmu *m, uint32_t gpa, uint32_t v, unsigned size, enum wsrc src)
+{
     const struct phys_region *r = mmu_find_region(m, gpa);
     if (!r || gpa - r->start > r->size - size) {
         MMU_LOG(m, MMU_LOG_GUEST_ERRORS, "write of %u bytes to unmapped GPA 0x%08x\n", size, gpa);
@@ -162,7 +158,7 @@ void mmu_phys_store(struct mmu *m, uint32_t gpa, uint32_t v, unsigned size)
     switch (r->kind) {
     case PHYS_RAM:
         memcpy(r->host + off, &v, size);
-        mmu_note_ram_write(m, gpa, size);
+        mmu_note_ram_write_src(m, gpa, size, src);
         return;
     case PHYS_MMIO:
         m->stats.mmio_accesses++;

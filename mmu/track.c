@@ -1,13 +1,48 @@
 /*
- * track.c — write tracking of guest-physical pages.
+ * track.c — write tracking of guest-physical pages, the one funnel every
+ * RAM write passes: CPU stores that left the TLB fast path, DMA and loaders
+ * (mmu_phys_write), the walker's accessed/dirty updates.
  *
- * A tracked page never has a write tag in the soft TLB, so every store to it
- * leaves the fast path; phys.c then reports the written range to the owner
- * (the CPU's block cache, for pages holding decoded code).  Tracking a page
- * therefore has to shoot down the write tags already cached for it, in both
- * privilege views; entries remember their GPA page for exactly this.
+ * A page is tracked for two owners, one bit each in page_track[]:
+ * TRACK_CODE for the CPU's decoded blocks (self-modifying code: code_write
+ * is told the range) and TRACK_SHADOW for guest page tables with in-sync
+ * shadow pages (shadow.c re-derives what the write changed).  A tracked
+ * page never has a write tag in any soft TLB, so no store can bypass this
+ * file; tracking a page therefore shoots down the write tags already cached
+ * for it, in every root's TLB (wtags[] says which TLBs may hold one, so the
+ * shootdown rarely scans more than one TLB).
  */
 #include "mmu/mmu_internal.h"
+
+void mmu_note_ram_write_src(struct mmu *m, uint32_t gpa, uint32_t len, enum wsrc src)
+{
+    if (!len)
+        return;
+    uint32_t first = gpa >> PAGE_SHIFT, last = (gpa + len - 1) >> PAGE_SHIFT;
+    bool code = false;
+    for (uint32_t p = first; p <= last; p++) {
+        uint8_t t = m->page_track[p];
+        if (!t)
+            continue;
+        if (t & TRACK_SHADOW) {
+            uint32_t lo = p == first ? gpa : p << PAGE_SHIFT;
+            uint32_t hi = p == last ? gpa + len : (p + 1) << PAGE_SHIFT;
+            shadow_note_write(m, lo, hi - lo, src);
+        }
+        if (t & TRACK_CODE)
+            code = true;
+    }
+    if (code) {
+        m->stats.tracked_writes++;
+        if (m->code_write)
+            m->code_write(m->code_opaque, gpa, len);
+    }
+}
+
+void mmu_note_ram_write(struct mmu *m, uint32_t gpa, uint32_t len)
+{
+    mmu_note_ram_write_src(m, gpa, len, WSRC_EMU);
+}
 
 void mmu_track_code(struct mmu *m, uint32_t gpa)
 {
@@ -15,13 +50,7 @@ void mmu_track_code(struct mmu *m, uint32_t gpa)
     if (gpa >= m->ram_size || (m->page_track[p] & TRACK_CODE))
         return;
     m->page_track[p] |= TRACK_CODE;
-    uint32_t page = gpa & PAGE_MASK;
-    for (unsigned v = 0; v < 2; v++)
-        for (unsigned i = 0; i < TLB_ENTRIES; i++) {
-            struct tlb_entry *e = &m->tlb[v][i];
-            if (e->tag_write != TLB_INVALID && e->gpa_page == page)
-                e->tag_write = TLB_INVALID;
-        }
+    tlb_shoot_write(m, gpa & PAGE_MASK);
 }
 
 void mmu_untrack_code(struct mmu *m, uint32_t gpa)

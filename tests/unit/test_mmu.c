@@ -265,6 +265,26 @@ START_TEST(large_pages_and_invlpg)
 }
 END_TEST
 
+START_TEST(split_write_faults_with_cr2_at_second_page)
+{
+    struct mmu *m = new_mmu();
+    struct fault_catcher f = {0};
+    setup_paging(m, &f, 0x7, true);
+    /* GVA 0x400000 is mapped, 0x401000 is not: a dword at 0x400ffe
+     * straddles; the #PF names the first byte of the missing page and
+     * nothing is written to the first one. */
+    mmu_phys_write32(m, 0x200ffc, 0x11111111);
+    if (setjmp(f.jmp) == 0) {
+        mmu_write32(m, 0x400ffe, 0xaabbccdd);
+        ck_abort_msg("no fault");
+    }
+    ck_assert_uint_eq(f.gva, 0x401000);
+    ck_assert_uint_eq(f.error, 0x2);
+    ck_assert_uint_eq(mmu_phys_read32(m, 0x200ffc), 0x11111111);
+    free_mmu(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mmu");
@@ -278,6 +298,7 @@ int main(void)
     tcase_add_test(tc, paging_faults_with_error_codes);
     tcase_add_test(tc, supervisor_writes_readonly_page_without_wp);
     tcase_add_test(tc, large_pages_and_invlpg);
+    tcase_add_test(tc, split_write_faults_with_cr2_at_second_page);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
