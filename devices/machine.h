@@ -23,6 +23,7 @@
 
 struct machine_config {
     uint32_t ram_mb;          /* 1 .. 3584 */
+    enum mmu_strategy mmu_strategy; /* -mmu shadow (default) | walk */
     bool no_reboot;           /* triple fault / reset exits instead */
     bool icount;              /* deterministic time from retired instructions */
     unsigned icount_shift;    /* 1 instruction = 2^shift ns (default 0) */
@@ -94,6 +95,8 @@ struct machine_stats {
     uint64_t block_hits, block_misses, block_invalidations;
     uint64_t exceptions, interrupts;
     uint64_t tlb_misses, tlb_flushes, mmio_accesses, tracked_writes;
+    bool mmu_walk;         /* -mmu walk in force */
+    struct mmu_stats mmu; /* every MMU counter (shadow paging, TLB) */
 };
 void machine_get_stats(struct machine *m, struct machine_stats *out);
 

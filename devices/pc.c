@@ -247,6 +247,7 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
         return NULL;
     }
     m->mmu_ready = true;
+    mmu_set_strategy(&m->mmu, cfg->mmu_strategy);
     m->mmu.log_mask = cfg->log_mask;
     m->mmu.log = cfg->log;
     m->mmu.log_opaque = cfg->log_opaque;
@@ -437,4 +438,6 @@ void machine_get_stats(struct machine *m, struct machine_stats *out)
     out->tlb_flushes = m->mmu.stats.tlb_flushes;
     out->mmio_accesses = m->mmu.stats.mmio_accesses;
     out->tracked_writes = m->mmu.stats.tracked_writes;
+    out->mmu_walk = m->mmu.strategy == MMU_WALK;
+    out->mmu = m->mmu.stats;
 }

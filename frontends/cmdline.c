@@ -403,6 +403,7 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             if (strcmp(v, "shadow") != 0 && strcmp(v, "walk") != 0)
                 return fail(err, errlen, "-mmu: unknown mode '%s' (shadow, walk)", v);
             cl->mmu_walk = strcmp(v, "walk") == 0;
+            cl->cfg.mmu_strategy = cl->mmu_walk ? MMU_WALK : MMU_SHADOW;
         } else if (!strcmp(opt, "-icount")) {
             e = parse_icount(cl, v, err, errlen);
         }

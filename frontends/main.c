@@ -135,6 +135,25 @@ static void print_stats(struct machine *m)
             (unsigned long long)s.tlb_misses, (unsigned long long)s.tlb_flushes,
             (unsigned long long)s.exceptions, (unsigned long long)s.interrupts,
             (unsigned long long)s.mmio_accesses, (unsigned long long)s.tracked_writes);
+    const struct mmu_stats *u = &s.mmu;
+#define C(x) (unsigned long long)(x)
+    fprintf(stderr,
+            "  MMU strategy          %s\n"
+            "  CR3 loads             %llu (root cache: %llu hits, %llu misses)\n"
+            "  guest walks           %llu; TLB misses served from shadow %llu\n"
+            "  shadow pages          %llu built, %llu zapped, %llu unshadowed, %llu reclaimed, "
+            "%llu live (%llu KiB)\n"
+            "  shadow fills          %llu\n"
+            "  write-protect traps   %llu\n"
+            "  out-of-sync           %llu pages, %llu resyncs\n"
+            "  INVLPGs               %llu\n"
+            "  #PF delivered         %llu\n",
+            s.mmu_walk ? "walk" : "shadow", C(u->cr3_loads), C(u->root_hits), C(u->root_misses),
+            C(u->walks), C(u->tlb_hits_slow), C(u->shadow_built), C(u->shadow_zapped),
+            C(u->shadow_unshadowed), C(u->shadow_reclaimed), C(u->shadow_pages),
+            C(u->shadow_bytes / 1024), C(u->shadow_fills), C(u->wp_traps), C(u->oos_pages),
+            C(u->oos_resyncs), C(u->invlpgs), C(u->pf_delivered));
+#undef C
 }
 
 static void on_fatal_signal(int sig)
