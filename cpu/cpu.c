@@ -51,6 +51,8 @@ void cpu_reset(struct cpu *cpu)
     memset(cpu->dr, 0, sizeof cpu->dr);
     cpu->dr[6] = 0xffff0ff0;
     cpu->dr[7] = 0x00000400;
+    cpu->dr_watch = false;
+    cpu->mem_check = false;
     for (int s = 0; s < SEG_COUNT; s++)
         seg_set(cpu, s, 0, 0, 0xffff, 0x9300); /* present r/w data, accessed */
     seg_set(cpu, SEG_CS, 0xf000, 0xffff0000, 0xffff, 0x9b00);
@@ -68,6 +70,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->apic_base = 0xfee00900;
     cpu->pat = 0x0007040600070406ull;
+    fpu_reset(&cpu->fpu);
     mmu_set_user(cpu->mmu, false);
     struct paging_mode pm = { 0 };
     mmu_set_paging(cpu->mmu, &pm);

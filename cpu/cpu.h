@@ -181,7 +181,9 @@ struct cpu {
     int fault_vector;         /* set by cpu_fault() before it longjmps */
     uint32_t fault_error;
     bool shutdown;            /* triple fault happened: cpu_run returns CPU_EXIT_SHUTDOWN */
-    bool dr_watch;            /* DR7 enables a data breakpoint: accesses take the slow check */
+    bool dr_watch;            /* DR7 enables a data breakpoint */
+    bool mem_check;           /* dr_watch, or alignment checking possible (AM, AC, CPL3):
+                               * every data access takes the slow segment check */
     uint8_t dr_hits;          /* data breakpoints hit by the current instruction (B0-B3) */
     int shutdown_reason;      /* triple fault: the last vector */
     uint32_t shutdown_eip;

@@ -106,6 +106,8 @@ enum { DR_EXEC, DR_WRITE, DR_READ };
 unsigned cpu_dr_match(struct cpu *cpu, uint32_t lin, unsigned len, int kind);
 
 /* ---- memory (mem.c) ---- */
+/* Recompute cpu->mem_check after a change of DR7, CR0.AM, EFLAGS.AC or CPL. */
+void cpu_update_mem_check(struct cpu *cpu);
 /* Effective offset of the instruction's memory operand. */
 uint32_t cpu_ea(struct cpu *cpu, const struct insn *i);
 /* Segmented accesses with limit and type checks (#GP / #SS on violation). */

@@ -144,4 +144,5 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t value)
 {
     cpu->eflags = (value & EFLAGS_VALID) | 0x2;
     cpu->lf_op = LF_NONE;
+    cpu_update_mem_check(cpu);
 }

@@ -17,7 +17,7 @@
  * the host's FLD/FSTP m80 read and write it directly. */
 struct fpu_reg {
     uint64_t sig;
-    uint16_t se;  /* bit 15 sign, bits 0-14 biased exponent */
+    uint16_t se; /* bit 15 sign, bits 0-14 biased exponent */
     uint16_t pad[3];
 };
 
@@ -52,12 +52,12 @@ struct fpu_reg {
 struct fpu_state {
     struct fpu_reg r[8]; /* physical registers R0-R7; ST(i) is r[(top + i) & 7] */
     uint16_t cw;
-    uint16_t sw;   /* status word with the TOP field kept zero (see `top`) */
+    uint16_t sw; /* status word with the TOP field kept zero (see `top`) */
     uint8_t top;
-    uint8_t tag;   /* bit i set: R(i) is in use (the FXSAVE "abridged" tag); the
-                    * full 2-bit tags are derived from the contents on store */
-    uint16_t fop;  /* last non-control instruction: opcode bits 0-2 << 8 | modrm */
-    uint32_t fip;  /* its CS:EIP and the DS:offset of its memory operand */
+    uint8_t tag;  /* bit i set: R(i) is in use (the FXSAVE "abridged" tag); the
+                   * full 2-bit tags are derived from the contents on store */
+    uint16_t fop; /* last non-control instruction: opcode bits 0-2 << 8 | modrm */
+    uint32_t fip; /* its CS:EIP and the DS:offset of its memory operand */
     uint32_t fdp;
     uint16_t fcs;
     uint16_t fds;
@@ -74,8 +74,10 @@ struct fpu_state {
 struct cpu;
 struct insn;
 
-/* Power-on / RESET / INIT state: as FNINIT (CW 037F, SW 0, all empty,
- * pointers zero), registers +0.0, MXCSR 1F80.  FERR# deasserted. */
+/* Hardware RESET state (SDM Vol. 3 Table 9-1, P6): CW 0040, SW 0, TW 5555
+ * (all eight registers valid, +0.0), pointers zero, MXCSR 1F80, FERR#
+ * deasserted.  Software (BIOS, OS) executes FNINIT to get CW 037F and an
+ * empty stack.  INIT leaves the x87 unchanged: call this on RESET only. */
 void fpu_reset(struct fpu_state *f);
 /* Status word as FNSTSW returns it (TOP merged in). */
 uint16_t fpu_get_sw(const struct fpu_state *f);
@@ -84,7 +86,10 @@ uint16_t fpu_get_tw(const struct fpu_state *f);
 
 /* Handlers (struct insn from the decoder): the escape opcodes D8-DF in every
  * form (register and memory, any operand size), WAIT/FWAIT (9B), and
- * FXSAVE / FXRSTOR (0F AE /0, /1, memory forms). */
+ * FXSAVE / FXRSTOR (0F AE /0, /1, memory forms).  The opcode table uses the
+ * handler sets fpu.c defines: x87_d8 .. x87_df (one register-form and one
+ * memory-form handler per escape byte), x87_wait, x87_fxsave, x87_fxrstor;
+ * op_fpu is the same as a single entry point (tests, other callers). */
 void op_fpu(struct cpu *cpu, const struct insn *i);
 void op_fpu_wait(struct cpu *cpu, const struct insn *i);
 void op_fxsave(struct cpu *cpu, const struct insn *i);

@@ -15,11 +15,22 @@
 
 uint32_t cpu_ea(struct cpu *cpu, const struct insn *i) { return ea_of(cpu, i); }
 
-/* Data breakpoints are traps: note the hits; the run loop (which steps one
- * instruction at a time while DR7 is armed) raises #DB after the
+void cpu_update_mem_check(struct cpu *cpu)
+{
+    bool ac = (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3;
+    cpu->mem_check = cpu->dr_watch || ac;
+}
+
+/* Alignment check (SDM vol. 3 §6.15, #AC): a misaligned data access at
+ * CPL3 with CR0.AM and EFLAGS.AC set.  Also the place data breakpoints are
+ * noted: they are traps, so the hits are recorded and the run loop (which
+ * steps one instruction at a time while DR7 is armed) raises #DB after the
  * instruction completes. */
 static uint32_t watch_data(struct cpu *cpu, uint32_t lin, unsigned size, bool write)
 {
+    if (UNLIKELY((lin & (size - 1)) && cpu->cpl == 3 && (cpu->cr0 & CR0_AM) &&
+                 (cpu->eflags & FL_AC)))
+        cpu_fault(cpu, EXC_AC, 0);
     if (UNLIKELY(cpu->dr_watch))
         cpu->dr_hits |= cpu_dr_match(cpu, lin, size, write ? DR_WRITE : DR_READ);
     return lin;

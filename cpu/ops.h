@@ -53,7 +53,7 @@ struct op_row {
 /* Group ids */
 enum {
     G_NONE, G_80, G_81, G_82, G_83, G_8F, G_C0, G_C1, G_C6, G_C7, G_D0, G_D1, G_D2, G_D3,
-    G_F6, G_F7, G_FE, G_FF, G_0F00, G_0F01, G_0FBA, G_0FC7, G_COUNT
+    G_F6, G_F7, G_FE, G_FF, G_0F00, G_0F01, G_0FBA, G_0FAE, G_0FC7, G_COUNT
 };
 
 extern const struct op_row op_table[512];
@@ -203,7 +203,7 @@ uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, unsigned siz
 static inline uint32_t seg_lin(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write)
 {
     const struct segment *s = &cpu->seg[seg];
-    if (UNLIKELY((uint64_t)off + (size - 1) > s->limit || cpu->dr_watch))
+    if (UNLIKELY((uint64_t)off + (size - 1) > s->limit || cpu->mem_check))
         return cpu_seg_check_slow(cpu, seg, off, size, write);
     if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & FL_VM)) {
         unsigned t = (s->flags >> 8) & 0x9f; /* type bits 0-3, S bit 4, P bit 7 */

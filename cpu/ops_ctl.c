@@ -18,22 +18,6 @@ H(op_nop) {}
 HSET(nop, op_nop, op_nop, NULL, NULL);
 HSET(nop_Ev, op_nop, op_nop, op_nop, op_nop);
 
-H(op_fwait)
-{
-    if ((cpu->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP))
-        cpu_fault(cpu, EXC_NM, 0);
-}
-HSET(fwait, op_fwait, op_fwait, NULL, NULL);
-
-/* D8-DF until the x87 arrives: #NM when CR0.EM or CR0.TS, else #UD. */
-H(op_fpu_esc)
-{
-    if (cpu->cr0 & (CR0_EM | CR0_TS))
-        cpu_fault(cpu, EXC_NM, 0);
-    cpu_fault(cpu, EXC_UD, 0);
-}
-HSET(fpu_esc, op_fpu_esc, op_fpu_esc, op_fpu_esc, op_fpu_esc);
-
 /* ---------------- Jcc ---------------- */
 #define JCC(n)                                                                               \
     H(jcc16_##n)                                                                             \

@@ -84,6 +84,7 @@ void cpu_set_cpl(struct cpu *cpu, unsigned cpl)
 {
     cpu->cpl = (uint8_t)cpl;
     mmu_set_user(cpu->mmu, cpl == 3);
+    cpu_update_mem_check(cpu);
 }
 
 /* ---- linear accesses with an explicit privilege ---- */

@@ -29,12 +29,17 @@
 #define CPUID_PAE (1u << 6)
 #define CPUID_MCE (1u << 7)
 #define CPUID_CX8 (1u << 8)
+#define CPUID_APIC (1u << 9)
 #define CPUID_SEP (1u << 11)
 #define CPUID_PGE (1u << 13)
 #define CPUID_CMOV (1u << 15)
 
-/* What works now: no x87 yet, MMU without PSE/PAE/PGE, no VME. */
-#define CPUID_EDX (CPUID_DE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_CMOV)
+/* What works: the x87 (fpu.c), 4 MiB pages and global pages (mmu/walk.c,
+ * mmu/tlb.c), the local APIC (the machine's, at apic_base).  Not PAE (the
+ * CPU does not load PDPTEs yet), VME, MCE, MTRR, PAT, FXSR. */
+#define CPUID_EDX                                                                                  \
+    (CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_APIC |           \
+     CPUID_SEP | CPUID_PGE | CPUID_CMOV)
 /* Pentium II (Deschutes-like): family 6, model 8, stepping 3. */
 #define CPUID_SIGNATURE 0x00000683u
 
@@ -128,6 +133,7 @@ void cpu_write_cr0(struct cpu *cpu, uint32_t v)
     if ((v & CR0_NW) && !(v & CR0_CD)) cpu_fault(cpu, EXC_GP, 0);
     uint32_t old = cpu->cr0;
     cpu->cr0 = v;
+    cpu_update_mem_check(cpu);
     if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) update_paging(cpu);
     /* Decoded blocks carry the mode they were decoded in; a PE/PG switch is
      * rare enough to start afresh. */
@@ -223,6 +229,7 @@ void op_mov_dr_r(struct cpu *cpu, const struct insn *i)
         if (((cpu->dr[7] >> (2 * n)) & 3) && ((cpu->dr[7] >> (16 + 4 * n)) & 1))
             watch = true; /* R/W = 01 (write) or 11 (read/write) */
     cpu->dr_watch = watch;
+    cpu_update_mem_check(cpu);
 }
 
 unsigned cpu_dr_match(struct cpu *cpu, uint32_t lin, unsigned len, int kind)
@@ -589,6 +596,8 @@ void op_cpuid(struct cpu *cpu, const struct insn *i)
         b = 0;
         c = 0;
         d = CPUID_EDX;
+        /* A local APIC disabled through IA32_APIC_BASE vanishes from CPUID. */
+        if (!(cpu->apic_base & 0x800)) d &= ~CPUID_APIC;
         break;
     default:
         /* Leaf 2, and every leaf above the maximum, which on Intel returns

@@ -44,6 +44,7 @@
 #include "devices/piix3.h"
 #include "devices/pit.h"
 #include "devices/rtc.h"
+#include "devices/ferr.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
 
@@ -72,6 +73,7 @@ struct machine {
     struct uart com1, com2;
     struct debugexit debugexit;
     struct sysctl sysctl;
+    struct ferr ferr;
     bool cpu_ready, mmu_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -202,8 +204,11 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
                   errlen) ||
         uart_init(&m->com2, &m->bus, 0x2f8, ISA_IRQ(3), &m->clock, &cfg->serial1, &m->log, err,
                   errlen) ||
-        sysctl_init(&m->sysctl, &m->bus, set_a20, guest_reset, m, err, errlen))
+        sysctl_init(&m->sysctl, &m->bus, set_a20, guest_reset, m, err, errlen) ||
+        ferr_init(&m->ferr, &m->bus, ISA_IRQ(13), err, errlen))
         return -1;
+    m->cpu.fpu.ferr_changed = ferr_set_level;
+    m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
     rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, 0);
 
@@ -306,6 +311,7 @@ void machine_reset(struct machine *m)
     ioapic_reset(&m->ioapic);
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
+    ferr_reset(&m->ferr);
     debugexit_reset(&m->debugexit);
     cpu_reset(&m->cpu);
     sync_apic_base(m);

@@ -254,3 +254,6 @@ umbra_guest(NAME mmu_bench_switch MMU_MODES APPEND n=8 iters=4000
   SOURCES ${GUEST_SRC}/mmu_bench_switch/mmu_bench_switch.c ${GUEST_PAGING})
 umbra_guest(NAME mmu_bench_fork MMU_MODES APPEND iters=50
   SOURCES ${GUEST_SRC}/mmu_bench_fork/mmu_bench_fork.c ${GUEST_PAGING})
+
+# x87: every form against the host x87, plus the bench fpu kernels.
+include(${GUEST_SRC}/fpu/fpu.cmake)

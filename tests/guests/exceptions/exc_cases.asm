@@ -286,8 +286,7 @@ L u_ac_setup                    ; sets EFLAGS.AC itself, then misaligned word ac
 L u_ac_setup_f
         mov ax, [ac_cell + 3]
         int 0x80
-L u_ss_limit                    ; eax = DPL3 SS selector whose limit ends below ESP
-        mov ss, ax
+L u_ss_limit                    ; entered with an SS whose limit ends below ESP
 L u_ss_limit_f
         push eax
         int 0x80

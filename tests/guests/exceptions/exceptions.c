@@ -274,7 +274,8 @@ static void user_mode(void)
     expect_user("#GP lgdt at CPL3", CASE(u_lgdt), 0x202, 0, 13, 0, u_lgdt_f);
     expect_user("#GP int to DPL0 gate from CPL3", CASE(u_int_dpl0), 0x202, 0, 13, 0x41 * 8 + 2, u_int_dpl0_f);
     if (hw) /* QEMU does not check data segment limits/rights */
-        expect_user("#SS push below SS limit at CPL3", CASE(u_ss_limit), 0x202, 0, 12, 0, u_ss_limit_f);
+        expect_user("#SS push below SS limit at CPL3", CASE(u_ss_limit), 0x202, SEL(G_USS_LIM) | 3, 12, 0,
+                    u_ss_limit_f);
     if (hw) { /* QEMU does not implement alignment checking */
         write_cr0(read_cr0() | (1u << 18)); /* AM */
         expect_user("#AC misaligned dword at CPL3", CASE(u_ac), 0x202 | EFL_AC, 0, 17, 0, u_ac_f);

@@ -39,7 +39,10 @@
 /* ---- output ---- */
 static u32 hash;
 static u32 ncases;
-static void h8(u8 b) { hash = (hash ^ b) * 16777619u; }
+static void h8(u8 b)
+{
+    hash = (hash ^ b) * 16777619u;
+}
 static void hbytes(const void *p, u32 n)
 {
     const u8 *b = p;
@@ -61,7 +64,10 @@ static u64 rnd(void)
     rng ^= rng << 17;
     return rng;
 }
-static u32 rndn(u32 n) { return (u32)(rnd() % n); }
+static u32 rndn(u32 n)
+{
+    return (u32)(rnd() % n);
+}
 
 static void put64(u8 *p, u64 v)
 {
@@ -79,29 +85,81 @@ static void rand_ext(u8 *p)
     u64 sig = rnd();
     u32 e, sign = rndn(2);
     switch (rndn(20)) {
-    case 0: sig = 0; e = 0; break;
-    case 1: sig >>= 1 + rndn(63); e = 0; break;
-    case 2: sig |= 1ull << 63; e = 0; break;
-    case 3: sig &= ~(1ull << 63); e = 1 + rndn(0x7ffe); break;
-    case 4: sig = 1ull << 63; e = 0x7fff; break;
-    case 5: sig |= 3ull << 62; e = 0x7fff; break;
-    case 6: sig = (sig | 1ull << 63 | 1) & ~(1ull << 62); e = 0x7fff; break;
-    case 7: sig &= ~(1ull << 63); e = 0x7fff; break;
-    case 8: sig = 0xc000000000000000ull; e = 0x7fff; sign = 1; break;
-    case 9: sig |= 1ull << 63; e = 16383 + 1024 + rndn(40) - 20; break;
-    case 10: sig |= 1ull << 63; e = 16383 - 1022 - rndn(70) + 10; break;
-    case 11: sig |= 1ull << 63; e = 16383 + 128 + rndn(20) - 10; break;
-    case 12: sig |= 1ull << 63; e = 16383 - 126 - rndn(40) + 10; break;
-    case 13: sig |= 1ull << 63; e = rndn(2) ? 1 + rndn(8) : 0x7ffe - rndn(8); break;
+    case 0:
+        sig = 0;
+        e = 0;
+        break;
+    case 1:
+        sig >>= 1 + rndn(63);
+        e = 0;
+        break;
+    case 2:
+        sig |= 1ull << 63;
+        e = 0;
+        break;
+    case 3:
+        sig &= ~(1ull << 63);
+        e = 1 + rndn(0x7ffe);
+        break;
+    case 4:
+        sig = 1ull << 63;
+        e = 0x7fff;
+        break;
+    case 5:
+        sig |= 3ull << 62;
+        e = 0x7fff;
+        break;
+    case 6:
+        sig = (sig | 1ull << 63 | 1) & ~(1ull << 62);
+        e = 0x7fff;
+        break;
+    case 7:
+        sig &= ~(1ull << 63);
+        e = 0x7fff;
+        break;
+    case 8:
+        sig = 0xc000000000000000ull;
+        e = 0x7fff;
+        sign = 1;
+        break;
+    case 9:
+        sig |= 1ull << 63;
+        e = 16383 + 1024 + rndn(40) - 20;
+        break;
+    case 10:
+        sig |= 1ull << 63;
+        e = 16383 - 1022 - rndn(70) + 10;
+        break;
+    case 11:
+        sig |= 1ull << 63;
+        e = 16383 + 128 + rndn(20) - 10;
+        break;
+    case 12:
+        sig |= 1ull << 63;
+        e = 16383 - 126 - rndn(40) + 10;
+        break;
+    case 13:
+        sig |= 1ull << 63;
+        e = rndn(2) ? 1 + rndn(8) : 0x7ffe - rndn(8);
+        break;
     case 14: {
         u32 bits = 1 + rndn(66);
         e = 16383 + bits - 1;
         sig = (sig | 1ull << 63) & (bits >= 64 ? ~0ull : ~0ull << (64 - bits));
         break;
     }
-    case 15: sig = (sig | 1ull << 63) & ~0x7ffull; e = 16383 + rndn(10); break;
-    case 16: sig = (sig | 1ull << 63) & ~0xffffffffffull; e = 16383 + rndn(8) - 4; break;
-    default: sig |= 1ull << 63; e = 16383 + rndn(140) - 70; break;
+    case 15:
+        sig = (sig | 1ull << 63) & ~0x7ffull;
+        e = 16383 + rndn(10);
+        break;
+    case 16:
+        sig = (sig | 1ull << 63) & ~0xffffffffffull;
+        e = 16383 + rndn(8) - 4;
+        break;
+    default:
+        sig |= 1ull << 63;
+        e = 16383 + rndn(140) - 70;
+        break;
     }
     put64(p, sig);
     put16(p + 8, (u16)(sign << 15 | e));
@@ -109,17 +167,32 @@ static void rand_ext(u8 *p)
 
 static void rand_mem(u32 size, u8 *p)
 {
-    static const u32 f[] = { 0x00000001, 0x007fffff, 0x00800000, 0x7f7fffff, 0x7f800000,
-                             0x7fc00000, 0x7f800001, 0x3f800000, 0x80000000 };
-    static const u64 d[] = { 1, 0x000fffffffffffffull, 0x0010000000000000ull, 0x7fefffffffffffffull,
-                             0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000001ull,
-                             0x3ff0000000000000ull, 0x4330000000000000ull };
+    static const u32 f[] = {0x00000001, 0x007fffff, 0x00800000, 0x7f7fffff, 0x7f800000,
+                            0x7fc00000, 0x7f800001, 0x3f800000, 0x80000000};
+    static const u64 d[] = {1,
+                            0x000fffffffffffffull,
+                            0x0010000000000000ull,
+                            0x7fefffffffffffffull,
+                            0x7ff0000000000000ull,
+                            0x7ff8000000000000ull,
+                            0x7ff0000000000001ull,
+                            0x3ff0000000000000ull,
+                            0x4330000000000000ull};
     u64 v = rnd();
+    u32 bits = size >= 8 ? 64 : 8 * size; /* the integer part */
     switch (rndn(8)) {
-    case 0: v = 0; break;
-    case 1: v = rndn(2) ? ~0ull : 0x8000000000000000ull >> (64 - 8 * size); break;
-    case 2: v &= 0xff; break;
-    case 3: v |= ~0ull << (8 * size - 1 - rndn(8)); break;
+    case 0:
+        v = 0;
+        break;
+    case 1:
+        v = rndn(2) ? ~0ull : 1ull << (bits - 1);
+        break;
+    case 2:
+        v &= 0xff;
+        break;
+    case 3:
+        v |= ~0ull << (bits - 1 - rndn(8));
+        break;
     }
     put64(p, v);
     if (size == 4 && rndn(3) == 0) {
@@ -133,13 +206,11 @@ static void rand_mem(u32 size, u8 *p)
         } else {
             for (u32 k = 0; k < 9; k++) {
                 u32 lo = rndn(10), hi = rndn(10);
-                if (rndn(40) == 0)
-                    lo = 10 + rndn(6);
+                if (rndn(40) == 0) lo = 10 + rndn(6);
                 p[k] = (u8)(hi << 4 | lo);
             }
             p[9] = rndn(2) ? 0x80 : 0;
-            if (rndn(20) == 0)
-                p[9] = (u8)rnd();
+            if (rndn(20) == 0) p[9] = (u8)rnd();
         }
     }
 }
@@ -148,19 +219,16 @@ static void rand_mem(u32 size, u8 *p)
  * exception pending. */
 static void rand_state(u8 *img)
 {
-    static const u16 pc[] = { 0x000, 0x200, 0x300, 0x300, 0x100 };
+    static const u16 pc[] = {0x000, 0x200, 0x300, 0x300, 0x100};
     for (u32 k = 0; k < 108; k++)
         img[k] = 0;
     u16 cw = (u16)(0x40 | pc[rndn(5)] | rndn(4) << 10);
     for (u32 b = 0; b < 6; b++)
-        if (rndn(5))
-            cw |= (u16)(1u << b);
-    if (rndn(3) == 0)
-        cw |= 0x3f;
+        if (rndn(5)) cw |= (u16)(1u << b);
+    if (rndn(3) == 0) cw |= 0x3f;
     u16 sw = (u16)((rnd() & 0x473f) | rndn(8) << 11);
-    sw &= (u16)~(~cw & 0x3f);
-    if (rndn(4) == 0)
-        sw &= (u16)~0x3f;
+    sw &= (u16) ~(~cw & 0x3f);
+    if (rndn(4) == 0) sw &= (u16)~0x3f;
     u16 tw = 0;
     u32 nfull = rndn(9);
     for (u32 p = 0; p < 8; p++)
@@ -182,22 +250,27 @@ static int valid_reg_form(u32 esc, u32 m)
         if (reg == 4) return rm != 2 && rm != 3 && rm <= 5;
         if (reg == 5) return rm != 7;
         return 1;
-    case 2: return reg < 4 || m == 0xe9;
-    case 3: return reg < 4 || reg == 5 || reg == 6 || (reg == 4 && rm <= 4);
-    case 5: return reg < 6;
-    case 6: return reg != 3 || rm == 1;
-    case 7: return reg < 4 || reg == 5 || reg == 6;
-    default: return 1;
+    case 2:
+        return reg < 4 || m == 0xe9;
+    case 3:
+        return reg < 4 || reg == 5 || reg == 6 || (reg == 4 && rm <= 4);
+    case 5:
+        return reg < 6;
+    case 6:
+        return reg != 3 || rm == 1;
+    case 7:
+        return reg < 4 || reg == 5 || reg == 6;
+    default:
+        return 1;
     }
 }
 
 static u32 mem_form_size(u32 esc, u32 reg)
 {
     static const u8 size[8][8] = {
-        { 4, 4, 4, 4, 4, 4, 4, 4 },   { 4, 0, 4, 4, 0, 2, 0, 2 },
-        { 4, 4, 4, 4, 4, 4, 4, 4 },   { 4, 0, 4, 4, 0, 10, 0, 10 },
-        { 8, 8, 8, 8, 8, 8, 8, 8 },   { 8, 0, 8, 8, 0, 0, 0, 2 },
-        { 2, 2, 2, 2, 2, 2, 2, 2 },   { 2, 0, 2, 2, 10, 8, 10, 8 },
+        {4, 4, 4, 4, 4, 4, 4, 4},   {4, 0, 4, 4, 0, 2, 0, 2},   {4, 4, 4, 4, 4, 4, 4, 4},
+        {4, 0, 4, 4, 0, 10, 0, 10}, {8, 8, 8, 8, 8, 8, 8, 8},   {8, 0, 8, 8, 0, 0, 0, 2},
+        {2, 2, 2, 2, 2, 2, 2, 2},   {2, 0, 2, 2, 10, 8, 10, 8},
     };
     return size[esc][reg];
 }
@@ -245,11 +318,9 @@ static void run_forms(u8 *code, int verbose, report_fn *report)
     /* emit every stub once, before any runs (no self-modifying code) */
     for (u32 esc = 0; esc < 8; esc++) {
         for (u32 m = 0xc0; m <= 0xff; m++)
-            if (valid_reg_form(esc, m))
-                emit_stub(code + STUB_SIZE * nstub++, esc, m);
+            if (valid_reg_form(esc, m)) emit_stub(code + STUB_SIZE * nstub++, esc, m);
         for (u32 reg = 0; reg < 8; reg++)
-            if (mem_form_size(esc, reg))
-                emit_stub(code + STUB_SIZE * nstub++, esc, reg << 3);
+            if (mem_form_size(esc, reg)) emit_stub(code + STUB_SIZE * nstub++, esc, reg << 3);
     }
     nstub = 0;
     for (u32 esc = 0; esc < 8; esc++)
@@ -259,11 +330,9 @@ static void run_forms(u8 *code, int verbose, report_fn *report)
             for (u32 m = 0; m < 0x100; m++) {
                 u32 size = 0;
                 if (!memforms) {
-                    if (m < 0xc0 || !valid_reg_form(esc, m))
-                        continue;
+                    if (m < 0xc0 || !valid_reg_form(esc, m)) continue;
                 } else {
-                    if (m & 0xc7 || !(size = mem_form_size(esc, m >> 3)))
-                        continue;
+                    if (m & 0xc7 || !(size = mem_form_size(esc, m >> 3))) continue;
                 }
                 stub_fn *fn = (stub_fn *)(void *)(code + STUB_SIZE * nstub++);
                 u32 h0 = hash;
@@ -271,20 +340,18 @@ static void run_forms(u8 *code, int verbose, report_fn *report)
                     rand_state(in);
                     for (u32 k = 0; k < 16; k++)
                         mem[k] = 0;
-                    if (size)
-                        rand_mem(size, mem);
+                    if (size) rand_mem(size, mem);
                     u8 flags = (u8)((rnd() & 0x45) | 0x02);
                     fn(in, mem, out, &flags);
-                    hbytes(out + 0, 2);  /* FCW */
-                    hbytes(out + 4, 2);  /* FSW */
-                    hbytes(out + 8, 2);  /* FTW */
+                    hbytes(out + 0, 2); /* FCW */
+                    hbytes(out + 4, 2); /* FSW */
+                    hbytes(out + 8, 2); /* FTW */
                     hbytes(out + 28, 80);
                     hbytes(mem, size);
                     h8(flags & 0x45);
                     ncases++;
                 }
-                if (verbose)
-                    report("  form", (0xd8 + esc) << 8 | m, CASES_PER_FORM, h0 ^ hash);
+                if (verbose) report("  form", (0xd8 + esc) << 8 | m, CASES_PER_FORM, h0 ^ hash);
             }
             (void)first;
             report(memforms ? "mem" : "reg", 0xd8 + esc, ncases, hash);
@@ -330,7 +397,7 @@ static void directed(report_fn *report)
     hbytes(&ax, 2);
 
     /* FIST under each rounding mode, FBSTP / FBLD */
-    static const double vals[] = { 2.5, -2.5, 3.5, -0.5, 1e10, -1e-300, 123456789.75 };
+    static const double vals[] = {2.5, -2.5, 3.5, -0.5, 1e10, -1e-300, 123456789.75};
     for (u32 rc = 0; rc < 4; rc++)
         for (u32 k = 0; k < sizeof vals / sizeof vals[0]; k++) {
             u16 ncw = (u16)(0x037f | rc << 10);
@@ -431,10 +498,11 @@ static double poly(int n, s32 *itrunc)
     for (int k = 0; k < n; k++) {
         double x = (k % 2000) * 0.0015 - 1.5;
         double x2 = x * x;
-        double s = x * (1 + x2 * (-1.0 / 6 + x2 * (1.0 / 120 + x2 * (-1.0 / 5040 +
-                   x2 * (1.0 / 362880)))));
-        double e = 1 + x * (1 + x * (0.5 + x * (1.0 / 6 + x * (1.0 / 24 +
-                   x * (1.0 / 120 + x * (1.0 / 720))))));
+        double s =
+            x * (1 + x2 * (-1.0 / 6 + x2 * (1.0 / 120 + x2 * (-1.0 / 5040 + x2 * (1.0 / 362880)))));
+        double e =
+            1 + x * (1 + x * (0.5 +
+                              x * (1.0 / 6 + x * (1.0 / 24 + x * (1.0 / 120 + x * (1.0 / 720))))));
         acc += (long double)s * e / (1.0 + x2);
         isum += (s32)(e * 1000.0) - (s32)(s * 1000.0);
     }
