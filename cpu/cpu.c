@@ -70,6 +70,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->apic_base = 0xfee00900;
     cpu->pat = 0x0007040600070406ull;
+    cpu->efer = 0;
     fpu_reset(&cpu->fpu);
     mmu_set_user(cpu->mmu, false);
     struct paging_mode pm = { 0 };

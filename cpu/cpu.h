@@ -167,6 +167,7 @@ struct cpu {
     uint64_t pat;
     uint64_t mtrr[32];
     uint64_t misc_enable;
+    uint64_t efer; /* IA32_EFER: NXE only */
 
     /* x87 FPU (fpu.h) */
     struct fpu_state fpu;

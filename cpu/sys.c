@@ -34,12 +34,15 @@
 #define CPUID_PGE (1u << 13)
 #define CPUID_CMOV (1u << 15)
 
-/* What works: the x87 (fpu.c), 4 MiB pages and global pages (mmu/walk.c,
- * mmu/tlb.c), the local APIC (the machine's, at apic_base).  Not PAE (the
- * CPU does not load PDPTEs yet), VME, MCE, MTRR, PAT, FXSR. */
+/* What works: the x87 (fpu.c), 4 MiB pages, PAE with NX and global pages
+ * (mmu/walk.c, mmu/tlb.c), the local APIC (the machine's, at apic_base).
+ * Not VME, MCE, MTRR, PAT, FXSR. */
 #define CPUID_EDX                                                                                  \
-    (CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_APIC |           \
-     CPUID_SEP | CPUID_PGE | CPUID_CMOV)
+    (CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_PAE | CPUID_CX8 |           \
+     CPUID_APIC | CPUID_SEP | CPUID_PGE | CPUID_CMOV)
+/* Extended leaf 0x80000001 EDX: execute-disable (EFER.NXE) only. */
+#define CPUID_EXT_NX (1u << 20)
+#define EFER_NXE (1ull << 11)
 /* Pentium II (Deschutes-like): family 6, model 8, stepping 3. */
 #define CPUID_SIGNATURE 0x00000683u
 
@@ -106,17 +109,25 @@ static void reg_write(struct cpu *cpu, unsigned r, unsigned opsize, uint32_t v)
 
 /* ---- control registers ---- */
 
-static void update_paging(struct cpu *cpu)
+/* Hand the MMU the paging mode that the given CR0/CR3/CR4 (and EFER) would
+ * establish.  Under PAE paging the PDPTEs are loaded here, as the processor
+ * does on those writes (SDM vol. 3 §4.4.1); a reserved bit in one raises
+ * #GP(0) before anything changed, so callers commit the register after. */
+static void set_paging(struct cpu *cpu, uint32_t cr0, uint32_t cr3, uint32_t cr4)
 {
     struct paging_mode pm = {
-        .pg = (cpu->cr0 & CR0_PG) != 0,
-        .wp = (cpu->cr0 & CR0_WP) != 0,
-        .pse = (cpu->cr4 & CR4_PSE) != 0,
-        .pae = (cpu->cr4 & CR4_PAE) != 0,
-        .pge = (cpu->cr4 & CR4_PGE) != 0,
-        .nxe = false,
-        .cr3 = cpu->cr3,
+        .pg = (cr0 & CR0_PG) != 0,
+        .wp = (cr0 & CR0_WP) != 0,
+        .pse = (cr4 & CR4_PSE) != 0,
+        .pae = (cr4 & CR4_PAE) != 0,
+        .pge = (cr4 & CR4_PGE) != 0,
+        .nxe = (cpu->efer & EFER_NXE) != 0,
+        .cr3 = cr3,
     };
+    if (pm.pg && pm.pae) {
+        if (!mmu_load_pdptes(cpu->mmu, cr3, pm.pdpte)) cpu_fault(cpu, EXC_GP, 0);
+        pm.pdpte_valid = true;
+    }
     mmu_set_paging(cpu->mmu, &pm);
 }
 
@@ -132,9 +143,9 @@ void cpu_write_cr0(struct cpu *cpu, uint32_t v)
     if ((v & CR0_PG) && !(v & CR0_PE)) cpu_fault(cpu, EXC_GP, 0);
     if ((v & CR0_NW) && !(v & CR0_CD)) cpu_fault(cpu, EXC_GP, 0);
     uint32_t old = cpu->cr0;
+    if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) set_paging(cpu, v, cpu->cr3, cpu->cr4);
     cpu->cr0 = v;
     cpu_update_mem_check(cpu);
-    if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) update_paging(cpu);
     /* Decoded blocks carry the mode they were decoded in; a PE/PG switch is
      * rare enough to start afresh. */
     if ((old ^ v) & (CR0_PG | CR0_PE)) cpu_flush_blocks(cpu);
@@ -144,8 +155,8 @@ void cpu_write_cr0(struct cpu *cpu, uint32_t v)
 void cpu_write_cr3(struct cpu *cpu, uint32_t v)
 {
     uint32_t old = cpu->cr3;
+    set_paging(cpu, cpu->cr0, v, cpu->cr4);
     cpu->cr3 = v;
-    update_paging(cpu);
     cr_hook(cpu, 3, old, v);
 }
 
@@ -153,8 +164,8 @@ void cpu_write_cr4(struct cpu *cpu, uint32_t v)
 {
     if (v & ~(uint32_t)CR4_VALID) cpu_fault(cpu, EXC_GP, 0);
     uint32_t old = cpu->cr4;
+    if ((old ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE)) set_paging(cpu, cpu->cr0, cpu->cr3, v);
     cpu->cr4 = v;
-    if ((old ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE)) update_paging(cpu);
     cr_hook(cpu, 4, old, v);
 }
 
@@ -500,6 +511,9 @@ void op_rdmsr(struct cpu *cpu, const struct insn *i)
         case 0x277:
             v = cpu->pat;
             break;
+        case 0xc0000080:
+            v = cpu->efer;
+            break;
         default:
             CPU_LOG(cpu, LOG_UNIMP, "rdmsr 0x%08x: unknown MSR, #GP\n", msr);
             cpu_fault(cpu, EXC_GP, 0);
@@ -556,6 +570,13 @@ void op_wrmsr(struct cpu *cpu, const struct insn *i)
         if (!pat_valid(v)) cpu_fault(cpu, EXC_GP, 0);
         cpu->pat = v;
         return;
+    case 0xc0000080: /* EFER: only NXE exists on this CPU (no SYSCALL, no long mode) */
+        if (v & ~EFER_NXE) cpu_fault(cpu, EXC_GP, 0);
+        if ((cpu->efer ^ v) & EFER_NXE) {
+            cpu->efer = v;
+            set_paging(cpu, cpu->cr0, cpu->cr3, cpu->cr4);
+        }
+        return;
     default:
         CPU_LOG(cpu, LOG_UNIMP, "wrmsr 0x%08x <- 0x%016llx: unknown MSR, #GP\n", msr,
                 (unsigned long long)v);
@@ -598,6 +619,14 @@ void op_cpuid(struct cpu *cpu, const struct insn *i)
         d = CPUID_EDX;
         /* A local APIC disabled through IA32_APIC_BASE vanishes from CPUID. */
         if (!(cpu->apic_base & 0x800)) d &= ~CPUID_APIC;
+        break;
+    case 0x80000000:
+        a = 0x80000001u;
+        b = c = d = 0;
+        break;
+    case 0x80000001:
+        a = b = c = 0;
+        d = CPUID_EXT_NX;
         break;
     default:
         /* Leaf 2, and every leaf above the maximum, which on Intel returns

@@ -709,7 +709,22 @@ START_TEST(test_sys_misc)
     EXPECT_OK(op_cpuid(&cpu, &in));
     ck_assert_uint_eq((cpu.regs[R_EAX] >> 8) & 0xf, 6);
     ck_assert(cpu.regs[R_EDX] & 1);          /* FPU */
+    ck_assert(cpu.regs[R_EDX] & (1u << 6));  /* PAE */
     ck_assert(cpu.regs[R_EDX] & (1u << 11)); /* SEP */
+    cpu.regs[R_EAX] = 0x80000001u;
+    EXPECT_OK(op_cpuid(&cpu, &in));
+    ck_assert(cpu.regs[R_EDX] & (1u << 20)); /* NX */
+    /* EFER: NXE is writable, anything else (SCE, LME) #GP. */
+    cpu.regs[R_ECX] = 0xc0000080u;
+    cpu.regs[R_EDX] = 0;
+    cpu.regs[R_EAX] = 1u << 11;
+    EXPECT_OK(op_wrmsr(&cpu, &in));
+    ck_assert_uint_eq(cpu.efer, 1u << 11);
+    cpu.regs[R_EAX] = 1u << 8;
+    EXPECT_FAULT(op_wrmsr(&cpu, &in), EXC_GP, 0);
+    cpu.regs[R_EAX] = 0;
+    EXPECT_OK(op_rdmsr(&cpu, &in));
+    ck_assert_uint_eq(cpu.regs[R_EAX], 1u << 11);
 
     cpu.regs[R_ECX] = 0x174;
     cpu.regs[R_EAX] = 0x08;
@@ -762,8 +777,11 @@ START_TEST(test_sys_misc)
     cpu.regs[R_EAX] = CR0_PG;
     EXPECT_FAULT(op_mov_cr_r(&cpu, &in), EXC_GP, 0); /* PG without PE */
     in.reg = 4;
+    cpu.regs[R_EAX] = CR4_VME;
+    EXPECT_FAULT(op_mov_cr_r(&cpu, &in), EXC_GP, 0); /* VME is not reported */
     cpu.regs[R_EAX] = CR4_PAE;
-    EXPECT_FAULT(op_mov_cr_r(&cpu, &in), EXC_GP, 0); /* not reported */
+    EXPECT_OK(op_mov_cr_r(&cpu, &in));
+    ck_assert_uint_eq(cpu.cr4, CR4_PAE);
     cpu.regs[R_EAX] = CR4_TSD;
     EXPECT_OK(op_mov_cr_r(&cpu, &in));
     ck_assert_uint_eq(cpu.cr4, CR4_TSD);
