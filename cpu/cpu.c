@@ -67,6 +67,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->pending_exc = -1;
     cpu->shutdown = false;
     cpu->exit_request = 0;
+    cpu_attn_update(cpu);
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->apic_base = 0xfee00900;
     cpu->pat = 0x0007040600070406ull;
@@ -92,9 +93,23 @@ void cpu_set_flat32(struct cpu *cpu, uint32_t eip)
     cpu->halted = false;
 }
 
-void cpu_set_irq(struct cpu *cpu, bool level) { cpu->irq_line = level; }
-void cpu_set_nmi(struct cpu *cpu) { cpu->nmi_pending = true; }
-void cpu_request_exit(struct cpu *cpu) { cpu->exit_request = 1; }
+void cpu_set_irq(struct cpu *cpu, bool level)
+{
+    cpu->irq_line = level;
+    cpu_attn_update(cpu);
+}
+void cpu_set_nmi(struct cpu *cpu)
+{
+    cpu->nmi_pending = true;
+    cpu->attn = 1;
+}
+/* Also called from signal handlers (the frontend's SIGINT): two plain
+ * stores, the flag before the word the loop polls. */
+void cpu_request_exit(struct cpu *cpu)
+{
+    cpu->exit_request = 1;
+    cpu->attn = 1;
+}
 
 /* Read code bytes without side effects: physical memory while paging is
  * off, otherwise only through pages the soft TLB already maps. */

@@ -191,6 +191,14 @@ struct cpu {
     uint16_t shutdown_cs;
     jmp_buf exc_jmp;          /* the one non-local exit for faults */
     int64_t budget;           /* instructions left in this cpu_run() slice */
+    /* Nonzero while exit_request, nmi_pending or irq_line is set, so the run
+     * loop tests one word per block; cpu_set_irq/cpu_set_nmi/
+     * cpu_request_exit keep it (set those fields only through them). */
+    volatile int attn;
+    /* Segments whose accesses need no limit/type check (flat 4 GiB, base 0,
+     * usable type, protected mode, no mem_check): bit s for reads,
+     * bit 8+s for writes.  Valid while instructions execute; see seg_lin. */
+    uint16_t seg_flat;
 
     struct mmu *mmu;
     struct cpu_io io;

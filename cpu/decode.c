@@ -249,6 +249,10 @@ static bool decode(struct fetcher *fp, bool code32, struct insn *i)
             fn = opsize == 4 ? hs->r32 : hs->r16;
         else
             fn = opsize == 4 ? hs->m32 : hs->m16;
+        /* 32-bit addressing through a register: the specialised form */
+        if (i->mod != 3 && opsize == 4 && adsize == 4 && hs->m32f[EAF_B] &&
+            (i->base != 0xff || i->index != 0xff))
+            fn = hs->m32f[i->index == 0xff ? EAF_B : i->base == 0xff ? EAF_I : EAF_BI];
     }
     if (lock && !((attr & D_LOCK) && i->mod != 3))
         fn = NULL;

@@ -167,12 +167,118 @@ static bool put_operand(struct out *o, const struct insn *i, const char *code, u
     return true;
 }
 
+/* The x87 escapes D8-DF: the opcode table has one row per escape byte, so
+ * the mnemonics come from the modrm map here (SDM Vol. 2 App. A.5). */
+static const char *const x87_mem[8][8] = {
+    { "fadd", "fmul", "fcom", "fcomp", "fsub", "fsubr", "fdiv", "fdivr" },
+    { "fld", NULL, "fst", "fstp", "fldenv", "fldcw", "fnstenv", "fnstcw" },
+    { "fiadd", "fimul", "ficom", "ficomp", "fisub", "fisubr", "fidiv", "fidivr" },
+    { "fild", "fisttp", "fist", "fistp", NULL, "fld", NULL, "fstp" },
+    { "fadd", "fmul", "fcom", "fcomp", "fsub", "fsubr", "fdiv", "fdivr" },
+    { "fld", "fisttp", "fst", "fstp", "frstor", NULL, "fnsave", "fnstsw" },
+    { "fiadd", "fimul", "ficom", "ficomp", "fisub", "fisubr", "fidiv", "fidivr" },
+    { "fild", "fisttp", "fist", "fistp", "fbld", "fild", "fbstp", "fistp" },
+};
+/* operand size per escape (and, for D9/DB/DD/DF, per reg): 0 = no keyword */
+static unsigned x87_mem_size(unsigned esc, unsigned reg)
+{
+    static const uint8_t d9[8] = { 4, 0, 4, 4, 0, 2, 0, 2 }, db[8] = { 4, 4, 4, 4, 0, 10, 0, 10 },
+                         dd[8] = { 8, 8, 8, 8, 0, 0, 0, 2 }, df[8] = { 2, 2, 2, 2, 10, 8, 10, 8 };
+    switch (esc) {
+    case 0: case 2: return 4;
+    case 4: return 8;
+    case 6: return 2;
+    case 1: return d9[reg];
+    case 3: return db[reg];
+    case 5: return dd[reg];
+    default: return df[reg];
+    }
+}
+static const char *const x87_d9_e0[32] = {
+    "fchs",  "fabs",   NULL,     NULL,   "ftst",   "fxam",  NULL,    NULL,
+    "fld1",  "fldl2t", "fldl2e", "fldpi", "fldlg2", "fldln2", "fldz", NULL,
+    "f2xm1", "fyl2x",  "fptan",  "fpatan", "fxtract", "fprem1", "fdecstp", "fincstp",
+    "fprem", "fyl2xp1", "fsqrt", "fsincos", "frndint", "fscale", "fsin", "fcos",
+};
+
+static void x87_disasm(struct out *o, const struct insn *i)
+{
+    unsigned esc = i->opcode & 7, reg = i->reg & 7, rm = i->rm & 7;
+    if (i->mod != 3) {
+        const char *m = x87_mem[esc][reg];
+        unsigned sz = x87_mem_size(esc, reg);
+        put(o, "%s ", m ? m : "(bad)");
+        put_mem(o, i, sz == 10 ? "tword" : sz ? size_kw(sz) : NULL);
+        return;
+    }
+    /* register forms: name, and operand shape 0 none, 1 st(i), 2 st,st(i), 3 st(i),st */
+    static const char *const d8[8] = { "fadd", "fmul", "fcom", "fcomp", "fsub", "fsubr", "fdiv", "fdivr" };
+    static const char *const dc[8] = { "fadd", "fmul", "fcom2", "fcomp3", "fsubr", "fsub", "fdivr", "fdiv" };
+    static const char *const de[8] = { "faddp", "fmulp", "fcomp5", NULL, "fsubrp", "fsubp", "fdivrp", "fdivp" };
+    static const char *const fcmov[8] = { "fcmovb", "fcmove", "fcmovbe", "fcmovu",
+                                          "fcmovnb", "fcmovne", "fcmovnbe", "fcmovnu" };
+    const char *m = NULL;
+    int shape = 1;
+    switch (esc) {
+    case 0: m = d8[reg]; shape = reg == 2 || reg == 3 ? 1 : 2; break;
+    case 1:
+        if (reg == 0) m = "fld";
+        else if (reg == 1) m = "fxch";
+        else if (reg == 3) m = "fstp1";
+        else if (reg == 2) { m = rm == 0 ? "fnop" : NULL; shape = 0; }
+        else { m = x87_d9_e0[(reg - 4) * 8 + rm]; shape = 0; }
+        break;
+    case 2:
+        if (reg < 4) { m = fcmov[reg]; shape = 2; }
+        else { m = reg == 5 && rm == 1 ? "fucompp" : NULL; shape = 0; }
+        break;
+    case 3:
+        if (reg < 4) { m = fcmov[reg + 4]; shape = 2; }
+        else if (reg == 4) {
+            static const char *const e0[8] = { "fneni", "fndisi", "fnclex", "fninit", "fnsetpm" };
+            m = e0[rm];
+            shape = 0;
+        } else if (reg == 5 || reg == 6) { m = reg == 5 ? "fucomi" : "fcomi"; shape = 2; }
+        break;
+    case 4: m = dc[reg]; shape = reg == 2 || reg == 3 ? 1 : 3; break;
+    case 5: {
+        static const char *const dd[8] = { "ffree", "fxch4", "fst", "fstp", "fucom", "fucomp" };
+        m = dd[reg];
+        break;
+    }
+    case 6:
+        m = reg == 3 ? (rm == 1 ? "fcompp" : NULL) : de[reg];
+        shape = reg == 3 ? 0 : reg == 2 ? 1 : 3;
+        break;
+    default:
+        if (reg == 4) { m = rm == 0 ? "fnstsw ax" : NULL; shape = 0; }
+        else if (reg == 5 || reg == 6) { m = reg == 5 ? "fucomip" : "fcomip"; shape = 2; }
+        else if (reg < 4) { static const char *const df[4] = { "ffreep", "fxch7", "fstp8", "fstp9" }; m = df[reg]; }
+        break;
+    }
+    if (!m) {
+        put(o, "(bad)");
+        return;
+    }
+    put(o, "%s", m);
+    if (shape == 1)
+        put(o, " st(%u)", rm);
+    else if (shape == 2)
+        put(o, " st, st(%u)", rm);
+    else if (shape == 3)
+        put(o, " st(%u), st", rm);
+}
+
 int insn_disasm(const struct insn *i, uint32_t eip, char *buf, size_t size)
 {
     struct out o = { buf, size, 0 };
     if (!size)
         return 0;
     buf[0] = 0;
+    if (i->opcode >= 0xd8 && i->opcode <= 0xdf) {
+        x87_disasm(&o, i);
+        return (int)o.pos;
+    }
     const struct op_row *row = insn_row(i);
     if (i->lock)
         put(&o, "lock ");

@@ -4,22 +4,34 @@
  * A block is a run of decoded instructions cached by the host address of
  * its first byte (identical host bytes ⇔ identical guest-physical bytes, so
  * the key is exact and the soft TLB's fetch entry gives it for the price of
- * a compare) plus the decode-mode bits (CS.D, PE, VM).  Blocks end at a
- * control transfer or any instruction marked D_END, before an instruction
- * in another page, and at BLOCK_MAX instructions; an instruction that
- * straddles two pages always forms a block of its own so its fetch faults
- * are raised with EIP at it.  Every page a block was decoded from is
- * write-tracked (mmu_track_code); a store there calls cpu_code_write(),
- * which drops the overlapping blocks.  If the running block is among them
- * it is kept alive as a zombie until the dispatch loop — which re-reads the
- * loop bound bc->run_end after every instruction — has left it, so
- * self-modifying code takes effect from the very next instruction.
+ * a compare) plus the decode-mode bits (CS.D, PE, VM).  Blocks are
+ * superblocks: a conditional branch inside one is a side exit (execution
+ * goes on along the fall-through path), and in 32-bit code a direct JMP or
+ * CALL whose target lies in the same page is followed.  Blocks end at any
+ * other control transfer or instruction marked D_END, before an
+ * instruction in another page, and at BLOCK_MAX instructions; an
+ * instruction that straddles two pages always forms a block of its own so
+ * its fetch faults are raised with EIP at it.  Every page a block was
+ * decoded from is write-tracked (mmu_track_code); a store there calls
+ * cpu_code_write(), which drops the blocks whose byte range overlaps.  If
+ * the running block is among them it is kept alive as a zombie until the
+ * dispatch loop — which re-reads the loop bound bc->run_end after every
+ * instruction — has left it, so self-modifying code takes effect from the
+ * very next instruction.
+ *
+ * Chaining: each exit of a block (fall-through, branch taken, side exits,
+ * and a small target cache for near RET / indirect CALL and JMP) remembers
+ * its successor in the same page, validated by EIP, CS base and a
+ * generation bumped whenever any block is freed, so most block transitions
+ * cost a few compares and no lookup.
  *
  * Faults: cpu_fault() longjmps to cpu->exc_jmp with 1 (deliver the
- * exception, SDM Vol. 3 §6) or 2 (triple fault).  Interrupts, NMI, exit
- * requests and the budget are checked between blocks; after STI / MOV SS
- * (inhibit_irq) and while EFLAGS.TF is set the loop runs one instruction at
- * a time (TF: a #DB trap after each, SDM Vol. 3 §17.3.1.4).
+ * exception, SDM Vol. 3 §6) or 2 (triple fault); cpu_run then counts the
+ * instructions of the block that retired before the faulting one.
+ * Interrupts, NMI, exit requests and the budget are checked between blocks
+ * (one word, cpu->attn, summarises the asynchronous inputs); after STI /
+ * MOV SS (inhibit_irq) and while EFLAGS.TF is set the loop runs one
+ * instruction at a time (TF: a #DB trap after each, SDM Vol. 3 §17.3.1.4).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +43,19 @@
 #define PAGE_HASH_BITS 10
 #define NO_PAGE 0xffffffffu
 
+/* A successor remembered by a block: valid while the cache generation is
+ * unchanged (no block was freed since) and EIP and the CS base match. */
+struct link {
+    struct block *b;
+    uint32_t eip, base, gen;
+};
+
+/* How a block's successors are chained (see run_blocks). */
+enum { CHAIN_NONE, CHAIN_DIRECT, CHAIN_INDIRECT };
+#define NLINKS 4
+#define MAX_SIDE 3
+#define MAX_FOLLOW 2
+
 struct block {
     struct block *hnext;    /* lookup hash chain */
     struct block *pnext[2]; /* per-page chains: first page, second page */
@@ -40,17 +65,27 @@ struct block {
     uint32_t page[2];       /* GPA pages (page[1] NO_PAGE unless straddling) */
     uint32_t gpa_lo, gpa_hi; /* GPA byte range in page[0]: [lo, hi) */
     uint32_t gpa2_hi;       /* bytes in page[1]: [page[1], gpa2_hi) */
-    /* Chaining: successors in the same page reached by a near branch or
-     * fall-through (slot 0 taken, 1 fall-through), valid while bc->gen and
-     * the CS base are unchanged. */
-    struct block *link[2];
-    uint32_t link_eip[2], link_gen[2], link_base[2];
-    uint32_t end_off;  /* byte length: fall-through EIP = start EIP + end_off */
-    bool chainable;
-    unsigned ninsn;
+    /* Chaining to successors in the same page.  CHAIN_DIRECT (a relative
+     * branch or a fall-through): link[0] taken, link[1] fall-through.
+     * CHAIN_INDIRECT (near RET, CALL/JMP r/m): link[] is a tiny
+     * direct-mapped cache of recent targets, indexed by link_slot(). */
+    struct link link[NLINKS];
+    /* Side exits: conditional branches inside the block (see block_build);
+     * side[k] links the target of the one at insns[side_at[k]]. */
+    struct link side[MAX_SIDE];
+    uint8_t side_at[MAX_SIDE];
+    uint8_t nside;
+    uint32_t end_off;  /* fall-through EIP of the last instruction - start EIP */
+    uint8_t chain;
     bool dead;
+    unsigned ninsn;
+    const struct insn *end; /* insns + ninsn: the dispatch loop's bound */
     struct insn insns[];
 };
+
+/* Indirect targets are mostly function entries and return addresses; the
+ * low 4 bits of 16-byte-aligned entries carry nothing, so fold the next. */
+static inline unsigned link_slot(uint32_t eip) { return ((eip >> 4) ^ (eip >> 6)) & (NLINKS - 1); }
 
 struct page_ent {
     struct page_ent *next;
@@ -73,10 +108,17 @@ struct cpu_block_cache {
     struct block *zombies;
     uintptr_t run_end; /* dispatch loop bound; 0 ends the running block */
     uint32_t run_eip0; /* EIP at the start of the running block */
-    uint32_t gen;      /* bumped whenever a block is freed (links die) */
+    uint32_t gen;      /* bumped whenever a block is freed (links die); never 0 */
     uint32_t find_lin; /* linear address of the last block_find */
     unsigned nblocks;
 };
+
+/* A fresh link (all zero) must never look valid, so gen skips 0. */
+static inline void gen_bump(struct cpu_block_cache *bc)
+{
+    if (++bc->gen == 0)
+        bc->gen = 1;
+}
 
 static inline unsigned hash_key(uint64_t key, uint32_t mode)
 {
@@ -133,7 +175,7 @@ static void block_free(struct cpu *cpu, struct block *b)
     struct jc_ent *j = jc_slot(bc, b->key);
     if (j->b == b)
         j->b = NULL;
-    bc->gen++;
+    gen_bump(bc);
     if (b == bc->running) {
         b->dead = true;
         b->znext = bc->zombies;
@@ -228,7 +270,7 @@ void cpu_flush_blocks(struct cpu *cpu)
         }
     }
     bc->nblocks = 0;
-    bc->gen++;
+    gen_bump(bc);
     memset(bc->jc, 0, sizeof bc->jc);
 }
 
@@ -248,6 +290,7 @@ int cpu_exec_init(struct cpu *cpu)
     cpu->bc = calloc(1, sizeof *cpu->bc);
     if (!cpu->bc)
         return -1;
+    cpu->bc->gen = 1;
     cpu->mmu->code_write = cpu_code_write;
     cpu->mmu->code_opaque = cpu;
     return 0;
@@ -292,6 +335,44 @@ static inline uint64_t code_key(struct cpu *cpu, uint32_t lin, uint32_t *gpa)
     return (1ull << 63) | *gpa;
 }
 
+
+/*
+ * Superblocks: a conditional branch does not end the block; execution goes
+ * on along the fall-through path, and a taken branch leaves the block
+ * through a side exit, which zeroes bc->run_end like any early exit.  So a
+ * block has one entry and may have several exits; the instructions that ran
+ * are still a prefix of insns[] (fault accounting relies on that).
+ */
+static inline bool is_jcc(const struct insn *i)
+{
+    return ((i->opcode & 0x1f0) == 0x070 || (i->opcode & 0x1f0) == 0x180) && i->fn != op_ud;
+}
+
+/* Direct JMP / CALL (rel8, rel16/32): a block may go on at the target. */
+static inline bool is_direct_jump(const struct insn *i)
+{
+    return (i->opcode == 0xe8 || i->opcode == 0xe9 || i->opcode == 0xeb) && i->fn != op_ud;
+}
+
+static bool block_has(const uint32_t *at, unsigned n, uint32_t eip)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (at[k] == eip)
+            return true;
+    return false;
+}
+
+/* EIP of insns[k + 1] given that of insns[k]: the next instruction in
+ * memory, or the target of a followed jump or call. */
+static uint32_t block_next_eip(const struct block *b, unsigned k, uint32_t eip)
+{
+    const struct insn *i = &b->insns[k];
+    eip += i->len;
+    if (k + 1 < b->ninsn && is_direct_jump(i))
+        eip += i->imm;
+    return (b->mode & 1) ? eip : eip & 0xffff;
+}
+
 static void log_block(struct cpu *cpu, struct block *b, uint32_t eip)
 {
     char line[128];
@@ -299,8 +380,47 @@ static void log_block(struct cpu *cpu, struct block *b, uint32_t eip)
     for (unsigned k = 0; k < b->ninsn; k++) {
         insn_disasm(&b->insns[k], eip, line, sizeof line);
         CPU_LOG(cpu, LOG_EXEC, "%04x:%08x  %s\n", cpu->seg[SEG_CS].sel, eip, line);
-        eip += b->insns[k].len;
+        eip = block_next_eip(b, k, eip);
     }
+}
+
+#define SIDE_EXIT(n)                                                                         \
+    static void side_jcc16_##n(struct cpu *cpu, const struct insn *i)                        \
+    {                                                                                        \
+        if (cond_eval(cpu, 0x##n)) {                                                         \
+            cpu->eip = (cpu->eip + i->imm) & 0xffff;                                         \
+            cpu->bc->run_end = 0;                                                            \
+        }                                                                                    \
+    }                                                                                        \
+    static void side_jcc32_##n(struct cpu *cpu, const struct insn *i)                        \
+    {                                                                                        \
+        if (cond_eval(cpu, 0x##n)) {                                                         \
+            cpu->eip += i->imm;                                                              \
+            cpu->bc->run_end = 0;                                                            \
+        }                                                                                    \
+    }
+SIDE_EXIT(0) SIDE_EXIT(1) SIDE_EXIT(2) SIDE_EXIT(3) SIDE_EXIT(4) SIDE_EXIT(5) SIDE_EXIT(6)
+SIDE_EXIT(7) SIDE_EXIT(8) SIDE_EXIT(9) SIDE_EXIT(a) SIDE_EXIT(b) SIDE_EXIT(c) SIDE_EXIT(d)
+SIDE_EXIT(e) SIDE_EXIT(f)
+#define SIDE_ROW(w)                                                                          \
+    { side_jcc##w##_0, side_jcc##w##_1, side_jcc##w##_2, side_jcc##w##_3, side_jcc##w##_4,   \
+      side_jcc##w##_5, side_jcc##w##_6, side_jcc##w##_7, side_jcc##w##_8, side_jcc##w##_9,   \
+      side_jcc##w##_a, side_jcc##w##_b, side_jcc##w##_c, side_jcc##w##_d, side_jcc##w##_e,   \
+      side_jcc##w##_f }
+static const insn_fn side_exit_fn[2][16] = { SIDE_ROW(16), SIDE_ROW(32) };
+
+/* Whether a block ending with `last` may be chained: only if leaving it
+ * changes nothing but EIP (so the successor's decode mode, CS base and
+ * paging are those the block ran with, and no interrupt window opened). */
+static uint8_t chain_kind(const struct insn *last)
+{
+    const struct op_row *row = insn_row(last);
+    if (!(last->flags & INSN_F_ENDS_BLOCK) || (row->attr & D_BRANCH))
+        return CHAIN_DIRECT;
+    if (row->hs == &hs_ret || row->hs == &hs_ret_imm || row->hs == &hs_call_Ev ||
+        row->hs == &hs_jmp_Ev)
+        return CHAIN_INDIRECT;
+    return CHAIN_NONE;
 }
 
 static struct block *block_build(struct cpu *cpu, uint32_t lin, uint64_t key, uint32_t mode)
@@ -312,24 +432,53 @@ static struct block *block_build(struct cpu *cpu, uint32_t lin, uint64_t key, ui
     uint32_t wrap = code32 ? 0xffffffffu : 0xffffu;
     uint32_t base = cpu->seg[SEG_CS].base;
     uint32_t eip = cpu->eip, e = eip, bytes = 0;
-    unsigned n = 0;
+    uint32_t at[BLOCK_MAX];              /* EIP of each instruction */
+    uint32_t off_lo = lin & ~PAGE_MASK, off_hi = off_lo; /* bytes covered in the page */
+    unsigned n = 0, nside = 0, nfollow = 0;
     bool straddle = false;
 
     for (;;) {
         if (!cpu_decode(cpu, e, code32, n == 0, &buf[n]))
             break;
-        struct insn *i = &buf[n++];
-        uint32_t last = base + ((e + i->len - 1) & wrap);
+        struct insn *i = &buf[n];
+        at[n++] = e;
+        uint32_t first = base + e, last = base + ((e + i->len - 1) & wrap);
         bytes += i->len;
         e = (e + i->len) & wrap;
         if ((last & PAGE_MASK) != (lin & PAGE_MASK)) {
             straddle = true;
             break;
         }
-        if ((i->flags & INSN_F_ENDS_BLOCK) || n == BLOCK_MAX)
+        if ((first & ~PAGE_MASK) < off_lo)
+            off_lo = first & ~PAGE_MASK;
+        if ((last & ~PAGE_MASK) + 1 > off_hi)
+            off_hi = (last & ~PAGE_MASK) + 1;
+        if (n == BLOCK_MAX)
             break;
+        if (i->flags & INSN_F_ENDS_BLOCK) {
+            if (is_jcc(i) && nside < MAX_SIDE) {
+                nside++; /* continue on the fall-through path */
+            } else if (code32 && is_direct_jump(i) && nfollow < MAX_FOLLOW &&
+                       !block_has(at, n, e + i->imm)) {
+                nfollow++; /* continue at the target */
+                e += i->imm;
+            } else {
+                break;
+            }
+        }
         if (((base + e) & PAGE_MASK) != (lin & PAGE_MASK))
             break;
+    }
+    /* Every conditional branch but the last instruction becomes a side
+     * exit; the direct jumps and calls before the last were followed. */
+    uint8_t side_at[MAX_SIDE];
+    nside = 0;
+    for (unsigned k = 0; k + 1 < n; k++) {
+        if (is_jcc(&buf[k])) {
+            buf[k].fn = side_exit_fn[buf[k].opsize == 4][buf[k].opcode & 0xf];
+            side_at[nside++] = (uint8_t)k;
+        }
+        buf[k].flags &= ~INSN_F_ENDS_BLOCK;
     }
 
     struct block *b = malloc(sizeof *b + n * sizeof(struct insn));
@@ -342,17 +491,18 @@ static struct block *block_build(struct cpu *cpu, uint32_t lin, uint64_t key, ui
     b->dead = false;
     b->key2 = 0;
     memset(b->link, 0, sizeof b->link);
-    b->end_off = bytes;
-    {
-        const struct insn *last = &b->insns[n - 1];
-        b->chainable = !straddle && ((insn_row(last)->attr & D_BRANCH) ||
-                                     !(last->flags & INSN_F_ENDS_BLOCK));
-    }
+    /* fall-through EIP of the last instruction = start EIP + end_off */
+    b->end_off = at[n - 1] + buf[n - 1].len - eip;
+    b->end = b->insns + n;
+    b->chain = straddle ? CHAIN_NONE : chain_kind(&b->insns[n - 1]);
+    memset(b->side, 0, sizeof b->side);
+    memcpy(b->side_at, side_at, nside);
+    b->nside = (uint8_t)nside;
     uint32_t gpa = mmu_translate(m, lin, MMU_FETCH, m->user);
     b->page[0] = gpa & PAGE_MASK;
     b->page[1] = NO_PAGE;
-    b->gpa_lo = gpa;
-    b->gpa_hi = gpa + bytes;
+    b->gpa_lo = b->page[0] + off_lo;
+    b->gpa_hi = b->page[0] + off_hi;
     if (straddle) {
         uint32_t lin2 = (lin & PAGE_MASK) + PAGE_SIZE;
         uint32_t gpa2 = mmu_translate(m, lin2, MMU_FETCH, m->user);
@@ -415,14 +565,16 @@ static struct block *block_find(struct cpu *cpu)
     return block_build(cpu, lin, key, mode);
 }
 
-/* Run up to `max` instructions of b; returns how many ran. */
-static inline unsigned block_exec(struct cpu *cpu, struct block *b, unsigned max)
+/* Run b (or only its first instruction); returns how many instructions ran.
+ * The loop re-reads bc->run_end after every instruction because a store
+ * into the running block (or cpu_end_block) zeroes it. */
+static inline unsigned block_exec(struct cpu *cpu, struct block *b, bool one)
 {
     struct cpu_block_cache *bc = cpu->bc;
     const struct insn *i = b->insns;
     bc->running = b;
     bc->run_eip0 = cpu->eip;
-    bc->run_end = (uintptr_t)(b->insns + (max < b->ninsn ? max : b->ninsn));
+    bc->run_end = (uintptr_t)(one ? i + 1 : b->end);
     do {
         cpu->insn_eip = cpu->eip;
         cpu->eip += i->len;
@@ -430,7 +582,7 @@ static inline unsigned block_exec(struct cpu *cpu, struct block *b, unsigned max
         i++;
     } while ((uintptr_t)i < bc->run_end);
     bc->running = NULL;
-    return (unsigned)(i - b->insns);
+    return LIKELY(i == b->end) ? b->ninsn : (unsigned)(i - b->insns);
 }
 
 static bool deliver_pending(struct cpu *cpu)
@@ -439,6 +591,7 @@ static bool deliver_pending(struct cpu *cpu)
         return false;
     if (cpu->nmi_pending) {
         cpu->nmi_pending = false;
+        cpu_attn_update(cpu);
         cpu->halted = false;
         cpu_deliver(cpu, EXC_NMI, INTR_NMI, false, 0);
         return true;
@@ -473,78 +626,146 @@ static bool exec_breakpoint(struct cpu *cpu)
     return false;
 }
 
-/* The dispatch loop proper; kept out of cpu_run's frame so no local lives
- * across the setjmp. */
-static enum cpu_exit run_blocks(struct cpu *cpu)
+/* The link slot for the way b was just left (it started at prev_eip and
+ * ran n instructions), or NULL when that exit does not chain. */
+static inline struct link *exit_link(struct cpu *cpu, struct block *b, unsigned n,
+                                     uint32_t prev_eip)
+{
+    if (LIKELY(n == b->ninsn)) {
+        if (b->chain == CHAIN_DIRECT)
+            return &b->link[cpu->eip == prev_eip + b->end_off];
+        if (b->chain == CHAIN_INDIRECT)
+            return &b->link[link_slot(cpu->eip)];
+        return NULL;
+    }
+    /* Left early: a taken side exit, or cut short (SMC, cpu_end_block). */
+    for (unsigned k = 0; k < b->nside; k++)
+        if (b->side_at[k] == n - 1)
+            return &b->side[k];
+    return NULL;
+}
+
+/* The block at CS:EIP reached through link slot l of the block that ran
+ * from CS:prev_eip: the link when valid, else a cache lookup that refreshes
+ * the link if the target lies in that block's page (a block in the same
+ * linear page is reached through the same translation, so no paging change
+ * can make the link stale without ending a block in a way that does not
+ * chain; nor can CS change in a chaining exit). */
+static inline struct block *block_next(struct cpu *cpu, struct link *l, uint32_t prev_eip)
 {
     struct cpu_block_cache *bc = cpu->bc;
-    struct block *prev = NULL;
-    uint32_t prev_eip = 0, prev_gen = 0;
+    uint32_t eip = cpu->eip, base = cpu->seg[SEG_CS].base;
+    if (LIKELY(l->eip == eip && l->gen == bc->gen && l->base == base)) {
+        cpu->stats.block_hits++;
+        return l->b;
+    }
+    struct block *b = block_find(cpu);
+    if (!b->key2 && ((bc->find_lin ^ (base + prev_eip)) & PAGE_MASK) == 0) {
+        l->b = b;
+        l->eip = cpu->eip;
+        l->base = base;
+        l->gen = bc->gen;
+    }
+    return b;
+}
+
+/* One instruction at a time, for the instruction after STI / MOV SS, while
+ * EFLAGS.TF is set, while DR7 enables a breakpoint, and while RF is set (it
+ * clears once the next instruction completes — IRET restores the RF=1 that
+ * a fault pushed). */
+static void step_one(struct cpu *cpu)
+{
+    bool tf = cpu->eflags & FL_TF;
+    if (UNLIKELY(cpu->dr[7] & 0xff) && exec_breakpoint(cpu))
+        return;
+    struct block *b = block_find(cpu);
+    cpu->inhibit_irq = false;
+    cpu->dr_hits = 0;
+    uint64_t nint = cpu->stats.interrupts;
+    /* RF clears at the start of the instruction, after the breakpoint check;
+     * an interrupted REP iteration sets it again */
+    cpu->eflags &= ~FL_RF;
+    block_exec(cpu, b, true);
+    free_zombies(cpu->bc);
+    cpu->budget--;
+    cpu->stats.insns++;
+    /* INT n / INT3 / INTO that delivered their interrupt (the only way the
+     * count moves inside one instruction) clear TF for the handler and take
+     * no single-step trap (measured: tests/difftest reproducers). */
+    if (cpu->stats.interrupts != nint)
+        tf = false;
+    /* MOV SS / POP SS hold off debug exceptions for one more instruction
+     * (SDM Vol. 3 §6.8.3): the step trap comes after the next one, which
+     * this path runs too (TF is still set).  STI's shadow does not. */
+    if (cpu->inhibit_irq && b->insns[0].opcode != 0xfb)
+        tf = false;
+    if (tf || cpu->dr_hits) {
+        /* One #DB reports the single step and any data breakpoints. */
+        cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr_hits | (tf ? 0x4000 : 0);
+        cpu->dr_hits = 0;
+        cpu_deliver(cpu, EXC_DB, INTR_EXCEPTION, false, 0);
+    }
+}
+
+/*
+ * The dispatch loop proper; kept out of cpu_run's frame (noinline) so no
+ * local lives across the setjmp — inlined, the compiler would keep even
+ * `cpu` in memory and reload it around every handler call.
+ *
+ * `next` is the link slot through which the block just run was left, or
+ * NULL if that exit does not chain.  Per block the loop checks only the
+ * budget and cpu->attn, which summarises the three inputs that can change
+ * at any time (exit request, NMI, INTR).  The CPU's own conditions —
+ * shutdown, HLT, the STI / MOV SS shadow, TF, DR7 breakpoints, and the
+ * segment state cached in cpu->seg_flat — change only through instructions
+ * that end a block without chaining, through event delivery, or across
+ * cpu_run calls, so they are checked only when there is no `next`.
+ */
+static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu)
+{
+    struct cpu_block_cache *bc = cpu->bc;
+    struct link *next = NULL; /* how the last block was left, if it chains */
+    uint32_t eip0 = 0;        /* where the last block started */
+    cpu_attn_update(cpu); /* in case a caller set the fields directly */
+    if (UNLIKELY(cpu->shutdown))
+        return CPU_EXIT_SHUTDOWN;
     for (;;) {
-        if (UNLIKELY(cpu->shutdown))
-            return CPU_EXIT_SHUTDOWN;
-        if (cpu->budget <= 0)
+        if (UNLIKELY(cpu->budget <= 0))
             return CPU_EXIT_BUDGET;
-        if (UNLIKELY(cpu->exit_request)) {
-            cpu->exit_request = 0;
-            return CPU_EXIT_REQUEST;
+        if (UNLIKELY(cpu->attn)) {
+            if (cpu->exit_request) {
+                cpu->exit_request = 0;
+                cpu_attn_update(cpu);
+                return CPU_EXIT_REQUEST;
+            }
+            if (deliver_pending(cpu)) {
+                next = NULL;
+                if (UNLIKELY(cpu->shutdown))
+                    return CPU_EXIT_SHUTDOWN;
+            }
         }
-        if (UNLIKELY(cpu->nmi_pending || cpu->irq_line))
-            if (deliver_pending(cpu))
-                prev = NULL;
-        if (UNLIKELY(cpu->halted))
-            return CPU_EXIT_HALT;
-        if (UNLIKELY(cpu->inhibit_irq || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xff))) {
-            bool tf = cpu->eflags & FL_TF;
-            if (UNLIKELY(cpu->dr[7] & 0xff) && exec_breakpoint(cpu)) {
-                prev = NULL;
+        struct block *b;
+        if (LIKELY(next != NULL)) {
+            b = block_next(cpu, next, eip0);
+        } else {
+            cpu_seg_flat_update(cpu);
+            if (UNLIKELY(cpu->shutdown))
+                return CPU_EXIT_SHUTDOWN;
+            if (UNLIKELY(cpu->halted))
+                return CPU_EXIT_HALT;
+            if (UNLIKELY(cpu->inhibit_irq || (cpu->eflags & (FL_TF | FL_RF)) ||
+                         (cpu->dr[7] & 0xff))) {
+                step_one(cpu);
                 continue;
             }
-            struct block *b = block_find(cpu);
-            cpu->inhibit_irq = false;
-            cpu->dr_hits = 0;
-            block_exec(cpu, b, 1);
-            cpu->eflags &= ~FL_RF;
-            free_zombies(bc);
-            cpu->budget--;
-            cpu->stats.insns++;
-            prev = NULL;
-            if (tf || cpu->dr_hits) {
-                /* One #DB reports the single step and any data breakpoints. */
-                cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr_hits | (tf ? 0x4000 : 0);
-                cpu->dr_hits = 0;
-                cpu_deliver(cpu, EXC_DB, INTR_EXCEPTION, false, 0);
-            }
-            continue;
-        }
-        struct block *b = NULL;
-        uint32_t base = cpu->seg[SEG_CS].base;
-        if (prev && prev_gen == bc->gen) {
-            int k = cpu->eip == prev_eip + prev->end_off;
-            if (prev->link[k] && prev->link_eip[k] == cpu->eip && prev->link_gen[k] == bc->gen &&
-                prev->link_base[k] == base) {
-                b = prev->link[k];
-                cpu->stats.block_hits++;
-            } else {
-                b = block_find(cpu);
-                if (prev->chainable && !b->key2 &&
-                    ((bc->find_lin ^ (base + prev_eip)) & PAGE_MASK) == 0) {
-                    prev->link[k] = b;
-                    prev->link_eip[k] = cpu->eip;
-                    prev->link_gen[k] = bc->gen;
-                    prev->link_base[k] = base;
-                }
-            }
-        } else {
             b = block_find(cpu);
         }
-        prev = b;
-        prev_eip = cpu->eip;
-        prev_gen = bc->gen;
-        unsigned n = block_exec(cpu, b, BLOCK_MAX);
+        eip0 = cpu->eip;
+        unsigned n = block_exec(cpu, b, false);
+        next = exit_link(cpu, b, n, eip0);
         if (UNLIKELY(bc->zombies != NULL)) {
             free_zombies(bc);
-            prev = NULL;
+            next = NULL;
         }
         cpu->budget -= n;
         cpu->stats.insns += n;
@@ -564,9 +785,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, int64_t budget)
             uint32_t e = bc->run_eip0;
             unsigned k = 0;
             while (k < b->ninsn && e != cpu->eip) {
-                e += b->insns[k].len;
-                if (!(b->mode & 1))
-                    e &= 0xffff;
+                e = block_next_eip(b, k, e);
                 k++;
             }
             if (k < b->ninsn) {

@@ -69,6 +69,19 @@ uint32_t cpu_arith_flags(struct cpu *cpu)
         of = r == sign - 1;
         af = (r & 0xf) == 0xf;
         break;
+    case LK_SHL: /* b = count 1..31; OF by the count-1 formula for every count */
+        cf = (uint32_t)(((uint64_t)a << b) >> (8u << sz)) & 1;
+        of = ((a & sign) != 0) != ((a & (sign >> 1)) != 0);
+        break;
+    case LK_SHR:
+        cf = (a >> (b - 1)) & 1;
+        of = a & sign;
+        break;
+    case LK_SAR: {
+        int32_t sa = (int32_t)(a & sign ? a | ~(sign | (sign - 1)) : a);
+        cf = (uint32_t)(sa >> (b - 1)) & 1;
+        break;
+    }
     case LK_MUL:
         cf = of = b;
         zf = false;

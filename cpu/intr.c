@@ -38,6 +38,17 @@ static enum exc_class exc_class(int v)
     }
 }
 
+static bool exc_is_fault(int v)
+{
+    switch (v) {
+    case EXC_DE: case EXC_BR: case EXC_UD: case EXC_NM: case EXC_TS: case EXC_NP:
+    case EXC_SS: case EXC_GP: case EXC_PF: case EXC_MF: case EXC_AC: case EXC_XM:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool cpu_exception_has_error(int vector)
 {
     switch (vector) {
@@ -234,6 +245,12 @@ void cpu_deliver(struct cpu *cpu, int vector, enum intr_kind kind, bool has_erro
      * own (exception, IRQ, NMI) must report the address the event was
      * going to return to; INT n restarts at the INT itself. */
     if (kind != INTR_SOFTWARE) cpu->insn_eip = cpu->eip;
+    /* The EFLAGS image of a fault-class exception carries RF=1 so that
+     * IRET back to the faulting instruction does not retrigger an
+     * instruction breakpoint on it (SDM Vol. 3 §17.3.1.1).  #DB is never
+     * forced (breakpoint faults push RF as it was; the rest are traps), nor
+     * the traps #BP/#OF or the aborts.  Delivery clears RF for the handler. */
+    if (kind == INTR_EXCEPTION && exc_is_fault(vector)) cpu->eflags |= FL_RF;
     if (kind == INTR_EXCEPTION) {
         cpu->pending_exc = vector;
         cpu->stats.exceptions++;

@@ -7,10 +7,13 @@
  * Design choice: every table row names a "handler set" (struct hset) of four
  * specialisations — register/memory form × 16/32-bit operand size — so the
  * decoder picks the exact handler once and the handlers carry no size or
- * form switch at run time.
+ * form switch at run time.  Hot rows add memory forms specialised by
+ * addressing form (struct hset.m32f, ops_gen.h H_EA).
  */
 #ifndef UMBRA_CPU_OPS_H
 #define UMBRA_CPU_OPS_H
+
+#include <stdlib.h>
 
 #include "cpu/cpu_internal.h"
 
@@ -21,7 +24,12 @@
 
 struct hset {
     insn_fn r16, r32, m16, m32;
+    /* Optional: m32 specialised for 32-bit addressing with a base register
+     * (EAF_B), base and index (EAF_BI), or an index only (EAF_I), so the hot
+     * memory forms compute their address without ea_of's tests. */
+    insn_fn m32f[3];
 };
+enum { EAF_B, EAF_BI, EAF_I };
 
 /* Immediate kinds (decode attribute bits 0..3). */
 enum {
@@ -68,7 +76,8 @@ extern const struct op_row grp_table[G_COUNT][8];
 #undef OPG
 #undef GRP
 
-#define HSET(name, a, b, c, d) const struct hset hs_##name = { a, b, c, d }
+#define HSET(name, a, b, c, d)                                                               \
+    const struct hset hs_##name = { .r16 = a, .r32 = b, .m16 = c, .m32 = d }
 
 /* Decoder (decode.c). Decode the instruction at CS:eip into *i. When
  * `first` is false the decoder refuses (returns false) instead of faulting
@@ -88,6 +97,11 @@ int cpu_exec_init(struct cpu *cpu);
 void cpu_exec_destroy(struct cpu *cpu);
 /* Leave the running block after the current instruction (exec.c). */
 void cpu_end_block(struct cpu *cpu);
+/* Recompute cpu->attn after changing exit_request, nmi_pending or irq_line. */
+static inline void cpu_attn_update(struct cpu *cpu)
+{
+    cpu->attn = cpu->exit_request | cpu->nmi_pending | cpu->irq_line;
+}
 
 /* ---------------- lazy flags ---------------- */
 /* lf_op = kind << 2 | size code (0 byte, 1 word, 2 dword). */
@@ -100,7 +114,7 @@ enum lazy_kind {
     LK_LOGIC,
     LK_INC, /* lf_op2 holds the preserved CF */
     LK_DEC,
-    LK_SHL, /* lf_op1 = operand, lf_op2 = count (1..31) */
+    LK_SHL, /* lf_op1 = operand, lf_op2 = count (1..31); AF = 0 */
     LK_SHR,
     LK_SAR,
     LK_MUL, /* lf_op2 = CF/OF (0/1); flags as P6/Core: SF from res msb, ZF=0, AF=0 */
@@ -176,7 +190,8 @@ static inline bool cond_eval(struct cpu *cpu, unsigned cc)
         case 0xe: return r <= 0;
         case 0xf: return r > 0;
         }
-    } else if ((cc == 4 || cc == 5) && op >= LF(LK_ADD, 0) && op < LF(LK_SHL, 0)) {
+    } else if ((cc == 4 || cc == 5) && op >= LF(LK_ADD, 0) && op < LF(LK_MUL, 0)) {
+        /* every kind from ADD to SAR keeps the truncated result */
         return (cpu->lf_res == 0) == (cc == 4);
     }
     return cpu_cond(cpu, cc);
@@ -199,22 +214,69 @@ static inline uint32_t ea_of(struct cpu *cpu, const struct insn *i)
 /* Slow paths (mem.c): full checks, fault or return the linear address. */
 uint32_t cpu_seg_check_slow(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write);
 
-/* Segment check fast path: in-limit expand-up access to a usable segment. */
-static inline uint32_t seg_lin(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write)
+/* Bit 0: reads, bit 1: writes of a segment whose descriptor access byte
+ * (bits 8..15 of segment.flags) is the index may skip the type checks:
+ * present, non-system, not execute-only code (reads) or writable data
+ * (writes), and not expand-down. */
+extern const uint8_t cpu_seg_fast[256];
+
+/* Segment check: an in-limit access to a segment the table above clears,
+ * or any in-limit access in real / virtual-8086 mode; else the slow path. */
+static inline uint32_t seg_lin_checked(struct cpu *cpu, int seg, uint32_t off, unsigned size,
+                                       bool write)
 {
     const struct segment *s = &cpu->seg[seg];
-    if (UNLIKELY((uint64_t)off + (size - 1) > s->limit || cpu->mem_check))
-        return cpu_seg_check_slow(cpu, seg, off, size, write);
-    if ((cpu->cr0 & CR0_PE) && !(cpu->eflags & FL_VM)) {
-        unsigned t = (s->flags >> 8) & 0x9f; /* type bits 0-3, S bit 4, P bit 7 */
-        /* fast: present non-system segment; read: not execute-only code and
-         * not expand-down data; write: writable expand-up data */
-        bool ok = write ? (t & 0x9e) == 0x92
-                        : (t & 0x90) == 0x90 && (t & 0x0a) != 0x08 && (t & 0x0c) != 0x04;
-        if (UNLIKELY(!ok))
-            return cpu_seg_check_slow(cpu, seg, off, size, write);
+    if (LIKELY((uint64_t)off + (size - 1) <= s->limit && !cpu->mem_check &&
+               ((cpu_seg_fast[(s->flags >> 8) & 0xff] & (write ? 2 : 1)) ||
+                !(cpu->cr0 & CR0_PE) || (cpu->eflags & FL_VM))))
+        return s->base + off;
+    return cpu_seg_check_slow(cpu, seg, off, size, write);
+}
+
+/*
+ * cpu->seg_flat caches which segments are flat (base 0, limit 4 GiB, a type
+ * seg_lin_checked lets through, protected mode, no cpu->mem_check), so the
+ * instruction handlers' accesses cost a bit test.  It is recomputed by the
+ * run loop whenever a block starts without chaining — after every
+ * instruction that can change segments, CR0.PE/AM, EFLAGS.VM/AC, CPL or
+ * DR7 (they all end the block that way), after event delivery and faults — and by the
+ * handlers that load a segment register without ending the block.  Code
+ * outside the handlers (seg.c, intr.c, task.c, sys.c, which access memory
+ * through mem.c's cpu_readN, cpu_writeN, cpu_push and cpu_pop) never trusts
+ * it, since it may run between a segment change and the next
+ * recomputation.
+ */
+static inline unsigned cpu_seg_flat_compute(const struct cpu *cpu)
+{
+    if (!(cpu->cr0 & CR0_PE) || (cpu->eflags & FL_VM) || cpu->mem_check)
+        return 0;
+    unsigned m = 0;
+    for (int s = 0; s <= SEG_GS; s++) {
+        const struct segment *g = &cpu->seg[s];
+        if (g->base != 0 || g->limit != 0xffffffffu)
+            continue;
+        unsigned f = cpu_seg_fast[(g->flags >> 8) & 0xff];
+        m |= (f & 1u) << s | ((f >> 1) & 1u) << (8 + s);
     }
-    return s->base + off;
+    return m;
+}
+static inline void cpu_seg_flat_update(struct cpu *cpu)
+{
+    cpu->seg_flat = (uint16_t)cpu_seg_flat_compute(cpu);
+}
+
+/* The handlers' segment check: a flat segment needs only the 4 GiB wrap
+ * check.  Sanitizer builds verify the cache on every use. */
+static inline uint32_t seg_lin(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write)
+{
+    if (LIKELY((cpu->seg_flat >> (seg + (write ? 8 : 0))) & 1) && off <= 0u - size) {
+#if defined(__SANITIZE_ADDRESS__)
+        if (cpu->seg_flat != cpu_seg_flat_compute(cpu))
+            abort();
+#endif
+        return off;
+    }
+    return seg_lin_checked(cpu, seg, off, size, write);
 }
 
 static inline uint8_t rd8(struct cpu *cpu, int seg, uint32_t off)
@@ -241,11 +303,6 @@ static inline void wr32(struct cpu *cpu, int seg, uint32_t off, uint32_t v)
 {
     mmu_write32(cpu->mmu, seg_lin(cpu, seg, off, 4, true), v);
 }
-/* Linear address of a read-modify-write operand, checked for writing. */
-static inline uint32_t rmw_lin(struct cpu *cpu, const struct insn *i, unsigned size)
-{
-    return seg_lin(cpu, i->seg, ea_of(cpu, i), size, true);
-}
 
 /* Registers */
 #define R8(cpu, r) (*cpu_reg8_ptr((cpu), (r)))
@@ -259,10 +316,11 @@ static inline void jump_to(struct cpu *cpu, uint32_t target, unsigned opsize)
 }
 
 /* Stack: SS.B selects ESP or SP.  The store/load happens before ESP changes
- * so a faulting push or pop leaves ESP intact. */
+ * so a faulting push or pop leaves ESP intact.  Always inlined: as calls
+ * they would cost CALL/RET handlers a third of their time. */
 static inline bool ss32(const struct cpu *cpu) { return SEGF_DB(cpu->seg[SEG_SS].flags); }
 
-static inline void push32(struct cpu *cpu, uint32_t v)
+static inline __attribute__((always_inline)) void push32(struct cpu *cpu, uint32_t v)
 {
     if (LIKELY(ss32(cpu))) {
         uint32_t sp = cpu->regs[R_ESP] - 4;
@@ -274,7 +332,7 @@ static inline void push32(struct cpu *cpu, uint32_t v)
         R16(cpu, R_ESP) = sp;
     }
 }
-static inline void push16(struct cpu *cpu, uint16_t v)
+static inline __attribute__((always_inline)) void push16(struct cpu *cpu, uint16_t v)
 {
     if (LIKELY(ss32(cpu))) {
         uint32_t sp = cpu->regs[R_ESP] - 2;
@@ -286,7 +344,7 @@ static inline void push16(struct cpu *cpu, uint16_t v)
         R16(cpu, R_ESP) = sp;
     }
 }
-static inline uint32_t pop32(struct cpu *cpu)
+static inline __attribute__((always_inline)) uint32_t pop32(struct cpu *cpu)
 {
     uint32_t v;
     if (LIKELY(ss32(cpu))) {
@@ -298,7 +356,7 @@ static inline uint32_t pop32(struct cpu *cpu)
     }
     return v;
 }
-static inline uint16_t pop16(struct cpu *cpu)
+static inline __attribute__((always_inline)) uint16_t pop16(struct cpu *cpu)
 {
     uint16_t v;
     if (LIKELY(ss32(cpu))) {

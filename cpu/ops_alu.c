@@ -54,11 +54,11 @@ static inline void alu_lf(struct cpu *cpu, int op, int sz, uint32_t a, uint32_t 
             SETR(bits, i->rm, r);                                                            \
         alu_lf(cpu, op, SZ_##bits, a, b, r, c);                                              \
     }                                                                                        \
-    H(fn##_m##bits)                                                                          \
+    HM##bits(fn##_m##bits)                                                                   \
     {                                                                                        \
         uint32_t b = (SRC) & M##bits, a, c, r;                                               \
         if (WB(op)) {                                                                        \
-            uint32_t lin = rmw_lin(cpu, i, bits / 8);                                        \
+            uint32_t lin = EA_RMW(bits / 8);                                                 \
             a = MREAD(bits, lin);                                                            \
             c = CIN(op);                                                                     \
             r = alu_res(op, a, b, c) & M##bits;                                              \
@@ -82,7 +82,7 @@ static inline void alu_lf(struct cpu *cpu, int op, int sz, uint32_t a, uint32_t 
         alu_lf(cpu, op, SZ_##bits, a, b, r, c);                                              \
     }                                                                                        \
     H(fn##_r##bits) { fn##_do##bits(cpu, i, GETR(bits, i->rm)); }                           \
-    H(fn##_m##bits) { fn##_do##bits(cpu, i, EA_RD(bits)); }
+    HM##bits(fn##_m##bits) { fn##_do##bits(cpu, i, EA_RD(bits)); }
 
 /* dst = accumulator, src = immediate. */
 #define ALU_A(fn, op, bits)                                                                  \
@@ -109,13 +109,13 @@ static inline void alu_lf(struct cpu *cpu, int op, int sz, uint32_t a, uint32_t 
     ALU_A(name, op, 16)                                                                      \
     ALU_A(name, op, 32)                                                                      \
     HSET(name##_EbGb, name##_eg_r8, name##_eg_r8, name##_eg_m8, name##_eg_m8);               \
-    HSET(name##_EvGv, name##_eg_r16, name##_eg_r32, name##_eg_m16, name##_eg_m32);           \
+    HSET_EA(name##_EvGv, name##_eg_r16, name##_eg_r32, name##_eg_m16, name##_eg_m32);        \
     HSET(name##_GbEb, name##_ge_r8, name##_ge_r8, name##_ge_m8, name##_ge_m8);               \
-    HSET(name##_GvEv, name##_ge_r16, name##_ge_r32, name##_ge_m16, name##_ge_m32);           \
+    HSET_EA(name##_GvEv, name##_ge_r16, name##_ge_r32, name##_ge_m16, name##_ge_m32);        \
     HSET(name##_ALIb, name##_a8, name##_a8, NULL, NULL);                                     \
     HSET(name##_eAXIz, name##_a16, name##_a32, NULL, NULL);                                  \
     HSET(name##_EbIb, name##_ei_r8, name##_ei_r8, name##_ei_m8, name##_ei_m8);               \
-    HSET(name##_EvIz, name##_ei_r16, name##_ei_r32, name##_ei_m16, name##_ei_m32);
+    HSET_EA(name##_EvIz, name##_ei_r16, name##_ei_r32, name##_ei_m16, name##_ei_m32);
 
 ALU_ALL(add, A_ADD)
 ALU_ALL(or, A_OR)
@@ -133,7 +133,7 @@ ALU_ALL(cmp, A_CMP)
         cpu->lf_op = LF(LK_LOGIC, SZ_##bits);                                                \
         cpu->lf_res = GETR(bits, i->rm) & (SRC) & M##bits;                                   \
     }                                                                                        \
-    H(fn##_m##bits)                                                                          \
+    HM##bits(fn##_m##bits)                                                                   \
     {                                                                                        \
         uint32_t a = EA_RD(bits);                                                            \
         cpu->lf_op = LF(LK_LOGIC, SZ_##bits);                                                \
@@ -149,9 +149,9 @@ H(test_a8) { cpu->lf_op = LF(LK_LOGIC, SZ8); cpu->lf_res = R8(cpu, 0) & i->imm &
 H(test_a16) { cpu->lf_op = LF(LK_LOGIC, SZ16); cpu->lf_res = R16(cpu, 0) & i->imm & 0xffff; }
 H(test_a32) { cpu->lf_op = LF(LK_LOGIC, SZ32); cpu->lf_res = R32(cpu, 0) & i->imm; }
 HSET(test_EbGb, test_eg_r8, test_eg_r8, test_eg_m8, test_eg_m8);
-HSET(test_EvGv, test_eg_r16, test_eg_r32, test_eg_m16, test_eg_m32);
+HSET_EA(test_EvGv, test_eg_r16, test_eg_r32, test_eg_m16, test_eg_m32);
 HSET(test_EbI, test_ei_r8, test_ei_r8, test_ei_m8, test_ei_m8);
-HSET(test_EvI, test_ei_r16, test_ei_r32, test_ei_m16, test_ei_m32);
+HSET_EA(test_EvI, test_ei_r16, test_ei_r32, test_ei_m16, test_ei_m32);
 HSET(test_ALIb, test_a8, test_a8, NULL, NULL);
 HSET(test_eAXIz, test_a16, test_a32, NULL, NULL);
 
@@ -163,9 +163,9 @@ HSET(test_eAXIz, test_a16, test_a32, NULL, NULL);
         SETR(bits, i->rm, r);                                                                \
         FLAGS;                                                                               \
     }                                                                                        \
-    H(fn##_m##bits)                                                                          \
+    HM##bits(fn##_m##bits)                                                                   \
     {                                                                                        \
-        uint32_t lin = rmw_lin(cpu, i, bits / 8);                                            \
+        uint32_t lin = EA_RMW(bits / 8);                                                     \
         uint32_t a = MREAD(bits, lin), r = (EXPR) & M##bits;                                 \
         MWRITE(bits, lin, r);                                                                \
         FLAGS;                                                                               \
@@ -187,13 +187,13 @@ UNARY3(neg, 0 - a, lf_set(cpu, LF(LK_SUB, SZ8), 0, a, r), lf_set(cpu, LF(LK_SUB,
        lf_set(cpu, LF(LK_SUB, SZ32), 0, a, r))
 
 HSET(inc_Eb, inc_r8, inc_r8, inc_m8, inc_m8);
-HSET(inc_Ev, inc_r16, inc_r32, inc_m16, inc_m32);
+HSET_EA(inc_Ev, inc_r16, inc_r32, inc_m16, inc_m32);
 HSET(dec_Eb, dec_r8, dec_r8, dec_m8, dec_m8);
-HSET(dec_Ev, dec_r16, dec_r32, dec_m16, dec_m32);
+HSET_EA(dec_Ev, dec_r16, dec_r32, dec_m16, dec_m32);
 HSET(not_Eb, not_r8, not_r8, not_m8, not_m8);
-HSET(not_Ev, not_r16, not_r32, not_m16, not_m32);
+HSET_EA(not_Ev, not_r16, not_r32, not_m16, not_m32);
 HSET(neg_Eb, neg_r8, neg_r8, neg_m8, neg_m8);
-HSET(neg_Ev, neg_r16, neg_r32, neg_m16, neg_m32);
+HSET_EA(neg_Ev, neg_r16, neg_r32, neg_m16, neg_m32);
 
 /* 40+r / 48+r: the register is in the opcode (decoded into i->rm). */
 HSET(inc_Zv, inc_r16, inc_r32, NULL, NULL);
@@ -333,13 +333,13 @@ static inline void imul2_32(struct cpu *cpu, const struct insn *i, int32_t a, in
 H(imul_ge_r16) { imul2_16(cpu, i, R16(cpu, i->reg), R16(cpu, i->rm)); }
 H(imul_ge_m16) { imul2_16(cpu, i, R16(cpu, i->reg), EA_RD(16)); }
 H(imul_ge_r32) { imul2_32(cpu, i, (int32_t)R32(cpu, i->reg), (int32_t)R32(cpu, i->rm)); }
-H(imul_ge_m32) { imul2_32(cpu, i, (int32_t)R32(cpu, i->reg), (int32_t)EA_RD(32)); }
+H_EA(imul_ge_m32) { imul2_32(cpu, i, (int32_t)R32(cpu, i->reg), (int32_t)EA_RD(32)); }
 H(imul_gei_r16) { imul2_16(cpu, i, R16(cpu, i->rm), (int32_t)i->imm); }
 H(imul_gei_m16) { imul2_16(cpu, i, EA_RD(16), (int32_t)i->imm); }
 H(imul_gei_r32) { imul2_32(cpu, i, (int32_t)R32(cpu, i->rm), (int32_t)i->imm); }
-H(imul_gei_m32) { imul2_32(cpu, i, (int32_t)EA_RD(32), (int32_t)i->imm); }
-HSET(imul_GvEv, imul_ge_r16, imul_ge_r32, imul_ge_m16, imul_ge_m32);
-HSET(imul_GvEvI, imul_gei_r16, imul_gei_r32, imul_gei_m16, imul_gei_m32);
+H_EA(imul_gei_m32) { imul2_32(cpu, i, (int32_t)EA_RD(32), (int32_t)i->imm); }
+HSET_EA(imul_GvEv, imul_ge_r16, imul_ge_r32, imul_ge_m16, imul_ge_m32);
+HSET_EA(imul_GvEvI, imul_gei_r16, imul_gei_r32, imul_gei_m16, imul_gei_m32);
 
 /* ---------------- BCD ---------------- */
 static void set_szp8(struct cpu *cpu, uint32_t others, uint8_t al)
@@ -371,9 +371,9 @@ H(op_daa)
         cf = false;
     }
     R8(cpu, 0) = al;
-    /* OF as the P6 computes it: overflow of the adjusting addition */
-    bool of = !(old & 0x80) && (al & 0x80);
-    set_szp8(cpu, (cf ? FL_CF : 0) | (af ? FL_AF : 0) | (of ? FL_OF : 0), al);
+    /* OF is undefined; Intel P6/Core clear it (measured on the host over
+     * every AL/CF/AF input, tests/unit/test_flags.c) */
+    set_szp8(cpu, (cf ? FL_CF : 0) | (af ? FL_AF : 0), al);
 }
 H(op_das)
 {
@@ -390,8 +390,7 @@ H(op_das)
         cf = true;
     }
     R8(cpu, 0) = al;
-    bool of = (old & 0x80) && !(al & 0x80);
-    set_szp8(cpu, (cf ? FL_CF : 0) | (af ? FL_AF : 0) | (of ? FL_OF : 0), al);
+    set_szp8(cpu, (cf ? FL_CF : 0) | (af ? FL_AF : 0), al); /* OF cleared, as DAA */
 }
 H(op_aaa)
 {
@@ -609,7 +608,7 @@ HSET(bsr, bsr_r16, bsr_r32, bsr_m16, bsr_m32);
     }                                                                                        \
     H(cmpxchg_m##bits)                                                                       \
     {                                                                                        \
-        uint32_t lin = rmw_lin(cpu, i, bits / 8);                                            \
+        uint32_t lin = EA_RMW(bits / 8);                                                     \
         uint32_t acc = GETR(bits, 0), d = MREAD(bits, lin);                                  \
         MWRITE(bits, lin, acc == d ? GETR(bits, i->reg) : d);                                \
         lf_set(cpu, LF(LK_SUB, SZ_##bits), acc, d, (acc - d) & M##bits);                     \
@@ -625,7 +624,7 @@ HSET(bsr, bsr_r16, bsr_r32, bsr_m16, bsr_m32);
     }                                                                                        \
     H(xadd_m##bits)                                                                          \
     {                                                                                        \
-        uint32_t lin = rmw_lin(cpu, i, bits / 8);                                            \
+        uint32_t lin = EA_RMW(bits / 8);                                                     \
         uint32_t d = MREAD(bits, lin), s = GETR(bits, i->reg), r = (d + s) & M##bits;        \
         MWRITE(bits, lin, r);                                                                \
         SETR(bits, i->reg, d);                                                               \

@@ -53,15 +53,15 @@ HSET(call_Jz, call16, call32, NULL, NULL);
 H(jmp_r16) { cpu->eip = R16(cpu, i->rm); }
 H(jmp_r32) { cpu->eip = R32(cpu, i->rm); }
 H(jmp_m16) { cpu->eip = EA_RD(16); }
-H(jmp_m32) { cpu->eip = EA_RD(32); }
-HSET(jmp_Ev, jmp_r16, jmp_r32, jmp_m16, jmp_m32);
+H_EA(jmp_m32) { cpu->eip = EA_RD(32); }
+HSET_EA(jmp_Ev, jmp_r16, jmp_r32, jmp_m16, jmp_m32);
 
-static inline void call_abs16(struct cpu *cpu, uint16_t t)
+static inline __attribute__((always_inline)) void call_abs16(struct cpu *cpu, uint16_t t)
 {
     push16(cpu, (uint16_t)cpu->eip);
     cpu->eip = t;
 }
-static inline void call_abs32(struct cpu *cpu, uint32_t t)
+static inline __attribute__((always_inline)) void call_abs32(struct cpu *cpu, uint32_t t)
 {
     push32(cpu, cpu->eip);
     cpu->eip = t;
@@ -69,8 +69,8 @@ static inline void call_abs32(struct cpu *cpu, uint32_t t)
 H(call_r16) { call_abs16(cpu, R16(cpu, i->rm)); }
 H(call_r32) { call_abs32(cpu, R32(cpu, i->rm)); }
 H(call_m16) { call_abs16(cpu, EA_RD(16)); }
-H(call_m32) { call_abs32(cpu, EA_RD(32)); }
-HSET(call_Ev, call_r16, call_r32, call_m16, call_m32);
+H_EA(call_m32) { call_abs32(cpu, EA_RD(32)); }
+HSET_EA(call_Ev, call_r16, call_r32, call_m16, call_m32);
 
 H(ret16) { cpu->eip = pop16(cpu); }
 H(ret32) { cpu->eip = pop32(cpu); }

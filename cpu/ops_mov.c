@@ -16,22 +16,22 @@
 /* ---------------- MOV ---------------- */
 #define MOV_FORMS(bits)                                                                      \
     H(mov_eg_r##bits) { SETR(bits, i->rm, GETR(bits, i->reg)); }                             \
-    H(mov_eg_m##bits) { EA_WR(bits, GETR(bits, i->reg)); }                                   \
+    HM##bits(mov_eg_m##bits) { EA_WR(bits, GETR(bits, i->reg)); }                            \
     H(mov_ge_r##bits) { SETR(bits, i->reg, GETR(bits, i->rm)); }                             \
-    H(mov_ge_m##bits) { SETR(bits, i->reg, EA_RD(bits)); }                                   \
+    HM##bits(mov_ge_m##bits) { SETR(bits, i->reg, EA_RD(bits)); }                            \
     H(mov_ei_r##bits) { SETR(bits, i->rm, i->imm); }                                         \
-    H(mov_ei_m##bits) { EA_WR(bits, i->imm); }                                               \
+    HM##bits(mov_ei_m##bits) { EA_WR(bits, i->imm); }                                        \
     H(mov_ao_##bits) { SETR(bits, 0, rd##bits(cpu, i->seg, i->disp)); }                      \
     H(mov_oa_##bits) { wr##bits(cpu, i->seg, i->disp, GETR(bits, 0)); }
 MOV_FORMS(8)
 MOV_FORMS(16)
 MOV_FORMS(32)
 HSET(mov_EbGb, mov_eg_r8, mov_eg_r8, mov_eg_m8, mov_eg_m8);
-HSET(mov_EvGv, mov_eg_r16, mov_eg_r32, mov_eg_m16, mov_eg_m32);
+HSET_EA(mov_EvGv, mov_eg_r16, mov_eg_r32, mov_eg_m16, mov_eg_m32);
 HSET(mov_GbEb, mov_ge_r8, mov_ge_r8, mov_ge_m8, mov_ge_m8);
-HSET(mov_GvEv, mov_ge_r16, mov_ge_r32, mov_ge_m16, mov_ge_m32);
+HSET_EA(mov_GvEv, mov_ge_r16, mov_ge_r32, mov_ge_m16, mov_ge_m32);
 HSET(mov_EbIb, mov_ei_r8, mov_ei_r8, mov_ei_m8, mov_ei_m8);
-HSET(mov_EvIz, mov_ei_r16, mov_ei_r32, mov_ei_m16, mov_ei_m32);
+HSET_EA(mov_EvIz, mov_ei_r16, mov_ei_r32, mov_ei_m16, mov_ei_m32);
 HSET(mov_ZbIb, mov_ei_r8, mov_ei_r8, NULL, NULL);
 HSET(mov_ZvIz, mov_ei_r16, mov_ei_r32, NULL, NULL);
 HSET(mov_ALOb, mov_ao_8, mov_ao_8, NULL, NULL);
@@ -64,6 +64,7 @@ static inline void load_sreg(struct cpu *cpu, unsigned seg, uint16_t v)
     if (seg == SEG_CS || seg > SEG_GS)
         cpu_fault(cpu, EXC_UD, 0);
     cpu_load_seg(cpu, (int)seg, v);
+    cpu_seg_flat_update(cpu);
     if (seg == SEG_SS)
         cpu->inhibit_irq = true;
 }
@@ -77,8 +78,8 @@ H(mov_ws_m)
 HSET(mov_SwEw, mov_ws_r, mov_ws_r, mov_ws_m, mov_ws_m);
 
 H(lea16) { R16(cpu, i->reg) = (uint16_t)ea_of(cpu, i); }
-H(lea32) { R32(cpu, i->reg) = ea_of(cpu, i); }
-HSET(lea, NULL, NULL, lea16, lea32);
+H_EA(lea32) { R32(cpu, i->reg) = EA(cpu, i); }
+HSET_EA(lea, NULL, NULL, lea16, lea32);
 
 /* ---------------- XCHG ---------------- */
 #define XCHG_FORMS(bits)                                                                     \
@@ -90,7 +91,7 @@ HSET(lea, NULL, NULL, lea16, lea32);
     }                                                                                        \
     H(xchg_m##bits)                                                                          \
     {                                                                                        \
-        uint32_t lin = rmw_lin(cpu, i, bits / 8);                                            \
+        uint32_t lin = EA_RMW(bits / 8);                                                     \
         uint32_t a = MREAD(bits, lin);                                                       \
         MWRITE(bits, lin, GETR(bits, i->reg));                                               \
         SETR(bits, i->reg, a);                                                               \
@@ -118,23 +119,23 @@ HSET(xchg_Zv, xchg_z16, xchg_z32, NULL, NULL);
 H(movzxb_r16) { R16(cpu, i->reg) = R8(cpu, i->rm); }
 H(movzxb_r32) { R32(cpu, i->reg) = R8(cpu, i->rm); }
 H(movzxb_m16) { R16(cpu, i->reg) = EA_RD(8); }
-H(movzxb_m32) { R32(cpu, i->reg) = EA_RD(8); }
+H_EA(movzxb_m32) { R32(cpu, i->reg) = EA_RD(8); }
 H(movzxw_r16) { R16(cpu, i->reg) = R16(cpu, i->rm); }
 H(movzxw_r32) { R32(cpu, i->reg) = R16(cpu, i->rm); }
 H(movzxw_m16) { R16(cpu, i->reg) = EA_RD(16); }
-H(movzxw_m32) { R32(cpu, i->reg) = EA_RD(16); }
+H_EA(movzxw_m32) { R32(cpu, i->reg) = EA_RD(16); }
 H(movsxb_r16) { R16(cpu, i->reg) = (uint16_t)(int8_t)R8(cpu, i->rm); }
 H(movsxb_r32) { R32(cpu, i->reg) = (uint32_t)(int8_t)R8(cpu, i->rm); }
 H(movsxb_m16) { R16(cpu, i->reg) = (uint16_t)(int8_t)EA_RD(8); }
-H(movsxb_m32) { R32(cpu, i->reg) = (uint32_t)(int8_t)EA_RD(8); }
+H_EA(movsxb_m32) { R32(cpu, i->reg) = (uint32_t)(int8_t)EA_RD(8); }
 H(movsxw_r16) { R16(cpu, i->reg) = R16(cpu, i->rm); }
 H(movsxw_r32) { R32(cpu, i->reg) = (uint32_t)(int16_t)R16(cpu, i->rm); }
 H(movsxw_m16) { R16(cpu, i->reg) = EA_RD(16); }
-H(movsxw_m32) { R32(cpu, i->reg) = (uint32_t)(int16_t)EA_RD(16); }
-HSET(movzx_b, movzxb_r16, movzxb_r32, movzxb_m16, movzxb_m32);
-HSET(movzx_w, movzxw_r16, movzxw_r32, movzxw_m16, movzxw_m32);
-HSET(movsx_b, movsxb_r16, movsxb_r32, movsxb_m16, movsxb_m32);
-HSET(movsx_w, movsxw_r16, movsxw_r32, movsxw_m16, movsxw_m32);
+H_EA(movsxw_m32) { R32(cpu, i->reg) = (uint32_t)(int16_t)EA_RD(16); }
+HSET_EA(movzx_b, movzxb_r16, movzxb_r32, movzxb_m16, movzxb_m32);
+HSET_EA(movzx_w, movzxw_r16, movzxw_r32, movzxw_m16, movzxw_m32);
+HSET_EA(movsx_b, movsxb_r16, movsxb_r32, movsxb_m16, movsxb_m32);
+HSET_EA(movsx_w, movsxw_r16, movsxw_r32, movsxw_m16, movsxw_m32);
 
 H(bswap16) { R16(cpu, i->rm) = 0; /* undefined; P6/Core give 0 */ }
 H(bswap32) { R32(cpu, i->rm) = __builtin_bswap32(R32(cpu, i->rm)); }
@@ -168,8 +169,8 @@ H(push_i16) { push16(cpu, (uint16_t)i->imm); }
 H(push_i32) { push32(cpu, i->imm); }
 HSET(push_imm, push_i16, push_i32, NULL, NULL);
 H(push_m16) { push16(cpu, EA_RD(16)); }
-H(push_m32) { push32(cpu, EA_RD(32)); }
-HSET(push_Ev, push_z16, push_z32, push_m16, push_m32);
+H_EA(push_m32) { push32(cpu, EA_RD(32)); }
+HSET_EA(push_Ev, push_z16, push_z32, push_m16, push_m32);
 
 /* POP r/m: ESP is incremented before the destination address is computed. */
 H(pop_m16)
@@ -209,6 +210,7 @@ static inline void pop_sreg(struct cpu *cpu, const struct insn *i, int seg)
 {
     uint16_t v = rd16(cpu, SEG_SS, stack_off(cpu, 0));
     cpu_load_seg(cpu, seg, v);
+    cpu_seg_flat_update(cpu); /* POP ES/DS/FS/GS do not end the block */
     stack_add(cpu, i->opsize);
     if (seg == SEG_SS)
         cpu->inhibit_irq = true;
@@ -270,12 +272,12 @@ H(op_enter)
     uint32_t frame = stack_off(cpu, (uint32_t)-(int32_t)size);
     uint32_t ebp = cpu->regs[R_EBP];
     uint32_t sp = frame; /* offset of the pushed EBP */
+    bool s32 = ss32(cpu);
     /* All reads/writes first, registers last: precise on a fault. */
     if (size == 4)
         wr32(cpu, SEG_SS, sp, ebp);
     else
         wr16(cpu, SEG_SS, sp, (uint16_t)ebp);
-    bool s32 = ss32(cpu);
     for (unsigned l = 1; l < level; l++) {
         uint32_t bp = s32 ? ebp - size * l : (uint16_t)(ebp - size * l);
         sp = s32 ? sp - size : (uint16_t)(sp - size);
@@ -292,8 +294,13 @@ H(op_enter)
             wr16(cpu, SEG_SS, sp, (uint16_t)frame);
     }
     uint32_t newsp = s32 ? sp - i->imm : (uint16_t)(sp - i->imm);
-    if (newsp != sp && i->imm)
-        (void)seg_lin(cpu, SEG_SS, newsp, 1, true);
+    /* Last, the CPU probes a write of operand size at the final stack
+     * pointer (SDM ENTER: #SS, #PF and #AC there); the frame it pushed
+     * stays in memory when that faults, as on hardware. */
+    if (i->imm) {
+        uint32_t lin = seg_lin(cpu, SEG_SS, newsp, size, true);
+        (void)mmu_translate(cpu->mmu, lin, MMU_WRITE, cpu->mmu->user);
+    }
     if (size == 4)
         cpu->regs[R_EBP] = frame;
     else
@@ -360,6 +367,7 @@ static inline void load_far(struct cpu *cpu, const struct insn *i, int seg)
         sel = rd16(cpu, i->seg, (ea + 2) & amask);
     }
     cpu_load_seg(cpu, seg, sel);
+    cpu_seg_flat_update(cpu); /* LDS/LES/LFS/LGS do not end the block */
     if (i->opsize == 4)
         R32(cpu, i->reg) = off;
     else
@@ -403,6 +411,8 @@ static inline void str_op(struct cpu *cpu, const struct insn *i, int op, unsigne
     uint32_t vmask = sz == 4 ? 0xffffffffu : (1u << (8 * sz)) - 1;
     bool rep = i->rep != 0;
     unsigned n = 0;
+    /* Single-stepping traps after every iteration (SDM Vol. 3 §17.3.1.4) */
+    unsigned chunk = UNLIKELY(cpu->eflags & FL_TF) ? 1 : STR_CHUNK;
 
     for (;;) {
         if (rep && (cpu->regs[R_ECX] & amask) == 0)
@@ -453,9 +463,12 @@ static inline void str_op(struct cpu *cpu, const struct insn *i, int op, unsigne
             R16(cpu, R_ECX)--;
         if (stop)
             return;
-        if (++n >= STR_CHUNK && (cpu->regs[R_ECX] & amask) != 0) {
-            /* yield: re-execute this instruction after an interrupt check */
+        if (++n >= chunk && (cpu->regs[R_ECX] & amask) != 0) {
+            /* yield: re-execute this instruction after an interrupt check.
+             * A trap or interrupt taken between iterations pushes RF=1, so
+             * returning into the instruction skips its breakpoint (§17.3.1.1) */
             cpu->eip = cpu->insn_eip;
+            cpu->eflags |= FL_RF;
             cpu_end_block(cpu);
             return;
         }

@@ -7,14 +7,18 @@
  * on the host (test_flags.c compares against it): AF is cleared by shifts,
  * and OF is computed for every count by the count-1 formula applied to the
  * original operand (SHL/ROL/RCL: msb ^ next bit; SHR: msb; SAR: 0; ROR:
- * msb ^ lsb; RCR: CF-in ^ msb), except that ROL/ROR by an immediate
- * count other than 1 leaves OF alone (measured: the CL form computes it),
- * and RCL/RCR by a multiple of size+1 change nothing.  Flags are computed eagerly here (shifts are
- * rarer than ALU ops and rotates change only CF/OF).
+ * msb ^ lsb; RCR: CF-in ^ msb), except that ROL/ROR of a register by an
+ * immediate count other than 1 leaves OF alone (measured: the CL and the
+ * memory forms compute it),
+ * and RCL/RCR by a multiple of size+1 change nothing.  SHL/SAL/SHR/SAR leave
+ * lazy flags (LK_SHL/LK_SHR/LK_SAR, computed by flags.c from the original
+ * operand and the count); rotates and SHLD/SHRD compute them eagerly here
+ * (they are rarer, and rotates change only CF/OF).
  */
 #include "cpu/ops_gen.h"
 
 enum { S_ROL, S_ROR, S_RCL, S_RCR, S_SHL, S_SHR, S_SAL, S_SAR };
+#define SZ_OF(bits) ((bits) == 8 ? SZ8 : (bits) == 16 ? SZ16 : SZ32)
 
 static inline uint32_t szp(uint32_t r, unsigned bits)
 {
@@ -28,7 +32,9 @@ static inline uint32_t szp(uint32_t r, unsigned bits)
     return f;
 }
 
-/* Returns the result; fl and mask: the flags to apply (mask 0: unchanged). */
+/* Returns the result; fl and mask: the flags to apply (mask 0: unchanged;
+ * MASK_LAZY: fl is the lazy op to record with the operand and count). */
+#define MASK_LAZY 0xffffffffu
 static inline uint32_t shift_calc(struct cpu *cpu, int op, unsigned bits, uint32_t v,
                                   unsigned cnt, uint32_t *fl, uint32_t *mask)
 {
@@ -77,34 +83,28 @@ static inline uint32_t shift_calc(struct cpu *cpu, int op, unsigned bits, uint32
         *mask = FL_CF | FL_OF;
         return r;
     }
-    case S_SHL: case S_SAL: {
-        uint64_t x = (uint64_t)v << cnt;
-        r = (uint32_t)x & M;
-        cf = (uint32_t)(x >> bits) & 1;
-        of = msb ^ nxt;
-        break;
-    }
+    case S_SHL: case S_SAL:
+        *fl = LF(LK_SHL, SZ_OF(bits));
+        *mask = MASK_LAZY;
+        return (v << cnt) & M;
     case S_SHR:
-        r = v >> cnt;
-        cf = (v >> (cnt - 1)) & 1;
-        of = msb;
-        break;
-    default: { /* SAR */
-        int32_t sv = (int32_t)sext(v, bits);
-        r = (uint32_t)(sv >> cnt) & M;
-        cf = (uint32_t)(sv >> (cnt - 1)) & 1;
-        of = 0;
-        break;
+        *fl = LF(LK_SHR, SZ_OF(bits));
+        *mask = MASK_LAZY;
+        return v >> cnt;
+    default: /* SAR */
+        *fl = LF(LK_SAR, SZ_OF(bits));
+        *mask = MASK_LAZY;
+        return (uint32_t)((int32_t)sext(v, bits) >> cnt) & M;
     }
-    }
-    *fl = szp(r, bits) | (cf ? FL_CF : 0) | (of ? FL_OF : 0);
-    *mask = FL_ARITH;
-    return r;
 }
 
-static inline void commit(struct cpu *cpu, uint32_t fl, uint32_t mask)
+/* v: the original operand, cnt: the masked count, r: the result. */
+static inline void commit(struct cpu *cpu, uint32_t fl, uint32_t mask, uint32_t v, unsigned cnt,
+                          uint32_t r)
 {
-    if (mask == FL_ARITH) {
+    if (mask == MASK_LAZY) {
+        lf_set(cpu, fl, v, cnt, r);
+    } else if (mask == FL_ARITH) {
         cpu->eflags = (cpu->eflags & ~FL_ARITH) | fl;
         cpu->lf_op = LF_NONE;
     } else if (mask) {
@@ -112,7 +112,9 @@ static inline void commit(struct cpu *cpu, uint32_t fl, uint32_t mask)
     }
 }
 
-/* Rotates with an imm8 count other than 1 keep OF (P6/Core, measured). */
+/* Rotates of a register by an imm8 count other than 1 keep OF (P6/Core,
+ * measured); the memory forms compute it like the CL forms (measured by
+ * tests/difftest --exact-flags). */
 #define IMM_OF_FIX(op, CNT)                                                                  \
     if ((op) <= S_ROR && mask && (i->opcode & 0xfe) == 0xc0 && ((CNT) & 31) != 1)            \
         mask &= ~FL_OF;
@@ -120,21 +122,21 @@ static inline void commit(struct cpu *cpu, uint32_t fl, uint32_t mask)
 #define SHIFT_FORMS(name, op, bits, CNT)                                                     \
     H(name##_r##bits)                                                                        \
     {                                                                                        \
-        uint32_t fl = 0, mask;                                                               \
-        uint32_t r = shift_calc(cpu, op, bits, GETR(bits, i->rm), (CNT), &fl, &mask);        \
+        uint32_t fl = 0, mask, v = GETR(bits, i->rm), cnt = (CNT) & 31;                      \
+        uint32_t r = shift_calc(cpu, op, bits, v, cnt, &fl, &mask);                          \
         SETR(bits, i->rm, r);                                                                \
         IMM_OF_FIX(op, CNT)                                                                  \
-        commit(cpu, fl, mask);                                                               \
+        commit(cpu, fl, mask, v, cnt, r);                                                    \
     }                                                                                        \
     H(name##_m##bits)                                                                        \
     {                                                                                        \
         uint32_t fl = 0, mask;                                                               \
-        uint32_t lin = rmw_lin(cpu, i, bits / 8);                                            \
-        uint32_t r = shift_calc(cpu, op, bits, MREAD(bits, lin), (CNT), &fl, &mask);         \
+        uint32_t lin = EA_RMW(bits / 8);                                                     \
+        uint32_t v = MREAD(bits, lin), cnt = (CNT) & 31;                                     \
+        uint32_t r = shift_calc(cpu, op, bits, v, cnt, &fl, &mask);                          \
         if (mask)                                                                            \
             MWRITE(bits, lin, r);                                                            \
-        IMM_OF_FIX(op, CNT)                                                                  \
-        commit(cpu, fl, mask);                                                               \
+        commit(cpu, fl, mask, v, cnt, r);                                                    \
     }
 
 #define SHIFT_OP(name, op)                                                                   \
@@ -207,19 +209,19 @@ static inline uint32_t dshift(bool left, unsigned bits, uint32_t d, uint32_t s, 
             return;                                                                          \
         uint32_t r = dshift(left, bits, GETR(bits, i->rm), GETR(bits, i->reg), cnt, &fl);   \
         SETR(bits, i->rm, r);                                                                \
-        commit(cpu, fl, FL_ARITH);                                                           \
+        commit(cpu, fl, FL_ARITH, 0, 0, 0);                                                  \
     }                                                                                        \
     H(name##_m##bits)                                                                        \
     {                                                                                        \
         unsigned cnt = ((i->opcode & 1) ? R8(cpu, R_ECX) : i->imm) & 31;                     \
         uint32_t fl;                                                                         \
-        uint32_t lin = rmw_lin(cpu, i, bits / 8);                                            \
+        uint32_t lin = EA_RMW(bits / 8);                                                     \
         uint32_t d = MREAD(bits, lin);                                                       \
         if (!cnt)                                                                            \
             return;                                                                          \
         uint32_t r = dshift(left, bits, d, GETR(bits, i->reg), cnt, &fl);                    \
         MWRITE(bits, lin, r);                                                                \
-        commit(cpu, fl, FL_ARITH);                                                           \
+        commit(cpu, fl, FL_ARITH, 0, 0, 0);                                                  \
     }
 DSHIFT(shld, true, 16)
 DSHIFT(shld, true, 32)
