@@ -131,6 +131,9 @@ struct mmu {
      * [1] user view); `user` selects the view of the current CPL.  A CR3
      * switch repoints it instead of copying or flushing. */
     struct tlb_entry (*tlb)[TLB_ENTRIES];
+    /* tlb[user]: the view every CPL-checked access uses, kept in step by
+     * mmu_set_user() and root switches so a hit costs no index arithmetic. */
+    struct tlb_entry *view;
     unsigned user;
 
     uint8_t *ram;
@@ -193,6 +196,7 @@ void mmu_set_shadow_cap(struct mmu *m, size_t bytes);
 static inline void mmu_set_user(struct mmu *m, bool user)
 {
     m->user = user;
+    m->view = m->tlb ? m->tlb[user] : NULL;
 }
 void mmu_flush_tlb(struct mmu *m); /* every root's TLB */
 void mmu_invlpg(struct mmu *m, uint32_t gva);
@@ -267,6 +271,15 @@ static inline struct tlb_entry *mmu_tlb_entry(struct mmu *m, unsigned user, uint
     return &m->tlb[user][(gva >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
 }
 
+/* The current view's entry for gva.  The fast paths compare the tag with
+ * the address masked to the page and to the access's alignment, so a
+ * misaligned access (which might cross the page) takes the slow path with a
+ * single compare for both conditions. */
+static inline struct tlb_entry *mmu_view_entry(struct mmu *m, uint32_t gva)
+{
+    return &m->view[(gva >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+}
+
 static inline bool mmu_fits_page(uint32_t gva, unsigned size)
 {
     return (gva & ~PAGE_MASK) <= PAGE_SIZE - size;
@@ -275,9 +288,8 @@ static inline bool mmu_fits_page(uint32_t gva, unsigned size)
 #define MMU_DEFINE_ACCESS(bits, type)                                                        \
     static inline type mmu_read##bits(struct mmu *m, uint32_t gva)                          \
     {                                                                                        \
-        struct tlb_entry *e = mmu_tlb_entry(m, m->user, gva);                               \
-        if (__builtin_expect(e->tag_read == (gva & PAGE_MASK) &&                             \
-                                 mmu_fits_page(gva, sizeof(type)), 1)) {                     \
+        struct tlb_entry *e = mmu_view_entry(m, gva);                                       \
+        if (__builtin_expect(e->tag_read == (gva & (PAGE_MASK | (sizeof(type) - 1))), 1)) {  \
             type v;                                                                          \
             memcpy(&v, (const void *)(uintptr_t)(gva + e->addend), sizeof v);               \
             return v;                                                                        \
@@ -286,9 +298,8 @@ static inline bool mmu_fits_page(uint32_t gva, unsigned size)
     }                                                                                        \
     static inline void mmu_write##bits(struct mmu *m, uint32_t gva, type v)                 \
     {                                                                                        \
-        struct tlb_entry *e = mmu_tlb_entry(m, m->user, gva);                               \
-        if (__builtin_expect(e->tag_write == (gva & PAGE_MASK) &&                            \
-                                 mmu_fits_page(gva, sizeof(type)), 1)) {                     \
+        struct tlb_entry *e = mmu_view_entry(m, gva);                                       \
+        if (__builtin_expect(e->tag_write == (gva & (PAGE_MASK | (sizeof(type) - 1))), 1)) { \
             memcpy((void *)(uintptr_t)(gva + e->addend), &v, sizeof v);                     \
             return;                                                                          \
         }                                                                                    \
@@ -324,7 +335,7 @@ MMU_DEFINE_ACCESS(32, uint32_t)
 /* Instruction fetch of one byte (the decoder's path). */
 static inline uint8_t mmu_fetch8(struct mmu *m, uint32_t gva)
 {
-    struct tlb_entry *e = mmu_tlb_entry(m, m->user, gva);
+    struct tlb_entry *e = mmu_view_entry(m, gva);
     if (__builtin_expect(e->tag_fetch == (gva & PAGE_MASK), 1))
         return *(const uint8_t *)(uintptr_t)(gva + e->addend);
     return (uint8_t)mmu_read_slow(m, gva, 1, MMU_FETCH, m->user);

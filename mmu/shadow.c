@@ -767,6 +767,7 @@ void shadow_destroy(struct mmu *m)
     free(sh);
     m->sh = NULL;
     m->tlb = NULL;
+    m->view = NULL;
 }
 
 void mmu_set_shadow_cap(struct mmu *m, size_t bytes)

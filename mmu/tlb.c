@@ -41,6 +41,7 @@ void tlb_select(struct mmu *m, unsigned t)
 {
     m->sh->cur_tlb = t;
     m->tlb = m->sh->tlbs[t];
+    m->view = m->tlb[m->user];
 }
 
 static void meta_reset(struct tlb_meta *mt)
