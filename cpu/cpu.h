@@ -144,6 +144,8 @@ enum cpu_exit {
 
 struct cpu_block_cache; /* cpu_internal.h */
 
+struct insn; /* cpu_internal.h */
+
 struct cpu {
     /* --- architectural state --- */
     uint32_t regs[8];
@@ -174,6 +176,7 @@ struct cpu {
 
     /* --- execution machinery --- */
     uint32_t insn_eip;        /* EIP of the instruction executing (for faults) */
+    const struct insn *cur_insn; /* executing insn whose EIP is not in insn_eip/eip, or NULL */
     volatile int exit_request; /* set by cpu_request_exit(); polled per block */
     bool irq_line;            /* INTR input level */
     bool nmi_pending;

@@ -15,9 +15,14 @@
  *   sys.c        system instructions, CR/DR/MSR, CPUID, I/O permission
  *
  * Conventions every handler follows:
- *  - When a handler runs, cpu->insn_eip is the EIP of the instruction and
- *    cpu->eip has already been advanced past it (so relative branches add
- *    to cpu->eip, exactly as the SDM defines them).
+ *  - When a handler that reads or writes EIP runs (see insn_needs_eip in
+ *    exec.c: control transfers, anything that ends a block, REP, x87, I/O,
+ *    most 0F system instructions, and the last instruction of every block),
+ *    cpu->insn_eip is the EIP of the instruction and cpu->eip has already
+ *    been advanced past it (so relative branches add to cpu->eip, exactly as
+ *    the SDM defines them).  Other handlers run with both stale: the run
+ *    loop only records cpu->cur_insn, and EIP is derived from the block's
+ *    start and insn.noff when needed (cpu_fault, the end of the block).
  *  - A fault is raised with cpu_fault(); it restores EIP to insn_eip, and
  *    leaves through cpu->exc_jmp.  Handlers never return error codes.
  *    Handlers must do all checks that can fault before changing state
@@ -39,6 +44,7 @@ struct insn {
     uint32_t disp;   /* memory operand displacement */
     uint32_t imm;    /* first immediate (sign-extended where the form says) */
     uint32_t imm2;   /* second immediate: ENTER level, far pointer selector */
+    uint32_t noff;   /* in a block: EIP after this insn - EIP at the block start */
     uint16_t opcode; /* 0x000-0x0ff one byte, 0x100-0x1ff after 0F */
     uint8_t len;     /* total length in bytes incl. prefixes */
     uint8_t opsize;  /* 2 or 4 (1 for byte forms is implied by the opcode) */
@@ -53,11 +59,14 @@ struct insn {
     uint8_t index;   /*   base/index too (BX,BP / SI,DI) */
     uint8_t scale;   /* shift count 0..3 */
     uint8_t flags;   /* INSN_F_* */
+    uint8_t idx;     /* in a block: index in insns[] */
 };
 
 #define INSN_F_ENDS_BLOCK 0x01
 #define INSN_F_HAS_MODRM 0x02
 #define INSN_F_MEM 0x04 /* modrm form with a memory operand */
+#define INSN_F_SYNC 0x08 /* in a block: the handler keeps cpu->eip right itself */
+#define INSN_F_SIDE 0x10 /* in a block: a side exit; imm2 is its index in side[] */
 
 /* ---- faults and interrupts (intr.c) ---- */
 /* Raise an exception. Vectors that push an error code (8, 10-14, 17) push
@@ -126,6 +135,8 @@ uint32_t cpu_arith_flags(struct cpu *cpu); /* CF PF AF ZF SF OF from the lazy st
 
 /* ---- block cache (exec.c) ---- */
 void cpu_flush_blocks(struct cpu *cpu);
+/* Make cpu->insn_eip that of the executing instruction (cpu_fault). */
+void cpu_sync_insn_eip(struct cpu *cpu);
 
 static inline uint8_t *cpu_reg8_ptr(struct cpu *cpu, unsigned r)
 {

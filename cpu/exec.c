@@ -80,6 +80,7 @@ struct block {
     bool dead;
     unsigned ninsn;
     const struct insn *end; /* insns + ninsn: the dispatch loop's bound */
+    insn_fn *real;          /* real[k]: the handler sync_call runs for insns[k] */
     struct insn insns[];
 };
 
@@ -388,14 +389,14 @@ static void log_block(struct cpu *cpu, struct block *b, uint32_t eip)
     static void side_jcc16_##n(struct cpu *cpu, const struct insn *i)                        \
     {                                                                                        \
         if (cond_eval(cpu, 0x##n)) {                                                         \
-            cpu->eip = (cpu->eip + i->imm) & 0xffff;                                         \
+            cpu->eip = (cpu->bc->run_eip0 + i->noff + i->imm) & 0xffff;                      \
             cpu->bc->run_end = 0;                                                            \
         }                                                                                    \
     }                                                                                        \
     static void side_jcc32_##n(struct cpu *cpu, const struct insn *i)                        \
     {                                                                                        \
         if (cond_eval(cpu, 0x##n)) {                                                         \
-            cpu->eip += i->imm;                                                              \
+            cpu->eip = cpu->bc->run_eip0 + i->noff + i->imm;                                 \
             cpu->bc->run_end = 0;                                                            \
         }                                                                                    \
     }
@@ -421,6 +422,82 @@ static uint8_t chain_kind(const struct insn *last)
         row->hs == &hs_jmp_Ev)
         return CHAIN_INDIRECT;
     return CHAIN_NONE;
+}
+
+/*
+ * Lazy EIP.  Inside a block the dispatch loop neither stores insn_eip nor
+ * advances cpu->eip: it records the running insn in cpu->cur_insn, and
+ * EIP is derived as run_eip0 + insn.noff where it is observed — by
+ * cpu_fault (cpu_sync_insn_eip), after a block cut short, and before the
+ * last instruction of every block.  An instruction in the middle of a
+ * block whose handler reads or writes EIP (or may reach code that does)
+ * runs through sync_call, which sets insn_eip and eip first.
+ */
+static bool insn_needs_eip(const struct insn *i)
+{
+    unsigned op = i->opcode;
+    if ((i->flags & INSN_F_ENDS_BLOCK) || i->rep)
+        return true;
+    if (op == 0x9b || (op >= 0xd8 && op <= 0xdf)) /* x87: FIP */
+        return true;
+    if ((op >= 0x6c && op <= 0x6f) || (op >= 0xe4 && op <= 0xe7) || (op >= 0xec && op <= 0xef))
+        return true; /* I/O: device callbacks */
+    if (op == 0x62 || (op >= 0xcc && op <= 0xcf) || op == 0xf1 || op == 0xf4)
+        return true;
+    if (op >= 0x100) {
+        /* 0F: only the plain integer ones run without EIP */
+        unsigned o = op & 0xff;
+        if ((o >= 0x40 && o <= 0x4f) || (o >= 0x90 && o <= 0x9f) || (o >= 0xc8 && o <= 0xcf))
+            return false;
+        switch (o) {
+        case 0xa3: case 0xa4: case 0xa5: case 0xab: case 0xac: case 0xad: case 0xaf:
+        case 0xb0: case 0xb1: case 0xb3: case 0xb6: case 0xb7: case 0xba: case 0xbb:
+        case 0xbc: case 0xbd: case 0xbe: case 0xbf: case 0xc0: case 0xc1:
+            return false;
+        default:
+            return true;
+        }
+    }
+    return false;
+}
+
+static void sync_call(struct cpu *cpu, const struct insn *i)
+{
+    struct cpu_block_cache *bc = cpu->bc;
+    struct block *b = bc->running;
+    uint32_t e = bc->run_eip0 + i->noff;
+    cpu->insn_eip = e - i->len;
+    cpu->eip = e;
+    cpu->cur_insn = NULL;
+    b->real[i - b->insns](cpu, i);
+}
+
+/* A direct JMP / CALL (32-bit) that the block follows: its effect on EIP
+ * is in the noff of the instructions after it, so in the middle of a block
+ * it need not know EIP.  It still leaves cpu->eip at its target, as needed
+ * when it runs as a block's last (single-step) or when the CALL's push
+ * cuts the block short (a store into it). */
+static void follow_jmp32(struct cpu *cpu, const struct insn *i)
+{
+    cpu->eip = cpu->bc->run_eip0 + i->noff + i->imm;
+}
+static void follow_call32(struct cpu *cpu, const struct insn *i)
+{
+    uint32_t e = cpu->bc->run_eip0 + i->noff;
+    push32(cpu, e);
+    cpu->eip = e + i->imm;
+}
+
+void cpu_sync_insn_eip(struct cpu *cpu)
+{
+    struct cpu_block_cache *bc = cpu->bc;
+    const struct insn *i = cpu->cur_insn;
+    if (bc && bc->running && i) {
+        uint32_t e = bc->run_eip0 + i->noff;
+        cpu->insn_eip = e - i->len;
+        cpu->eip = e;
+        cpu->cur_insn = NULL;
+    }
 }
 
 static struct block *block_build(struct cpu *cpu, uint32_t lin, uint64_t key, uint32_t mode)
@@ -458,7 +535,7 @@ static struct block *block_build(struct cpu *cpu, uint32_t lin, uint64_t key, ui
         if (i->flags & INSN_F_ENDS_BLOCK) {
             if (is_jcc(i) && nside < MAX_SIDE) {
                 nside++; /* continue on the fall-through path */
-            } else if (code32 && is_direct_jump(i) && nfollow < MAX_FOLLOW &&
+            } else if (code32 && is_direct_jump(i) && i->opsize == 4 && nfollow < MAX_FOLLOW &&
                        !block_has(at, n, e + i->imm)) {
                 nfollow++; /* continue at the target */
                 e += i->imm;
@@ -472,18 +549,41 @@ static struct block *block_build(struct cpu *cpu, uint32_t lin, uint64_t key, ui
     /* Every conditional branch but the last instruction becomes a side
      * exit; the direct jumps and calls before the last were followed. */
     uint8_t side_at[MAX_SIDE];
+    insn_fn real[BLOCK_MAX];
     nside = 0;
-    for (unsigned k = 0; k + 1 < n; k++) {
-        if (is_jcc(&buf[k])) {
-            buf[k].fn = side_exit_fn[buf[k].opsize == 4][buf[k].opcode & 0xf];
+    uint32_t off = 0; /* EIP of insns[k] - EIP at the start, as the handlers go */
+    for (unsigned k = 0; k < n; k++) {
+        struct insn *i = &buf[k];
+        i->noff = off + i->len;
+        i->idx = (uint8_t)k;
+        off = i->noff;
+        real[k] = NULL;
+        if (k + 1 == n)
+            break;
+        if (is_direct_jump(i))
+            off += i->imm; /* followed (32-bit operand size only) */
+        if (is_jcc(i)) {
+            i->fn = side_exit_fn[i->opsize == 4][i->opcode & 0xf];
+            i->flags |= INSN_F_SYNC | INSN_F_SIDE;
+            i->imm2 = nside; /* exit_link: its slot in side[] */
             side_at[nside++] = (uint8_t)k;
+        } else if (is_direct_jump(i) && i->opsize == 4 && !i->rep && !i->lock) {
+            /* SYNC: its store into this block (SMC) may cut it short */
+            i->fn = i->opcode == 0xe8 ? follow_call32 : follow_jmp32;
+            i->flags |= INSN_F_SYNC;
+        } else if (insn_needs_eip(i)) {
+            real[k] = i->fn;
+            i->fn = sync_call;
+            i->flags |= INSN_F_SYNC;
         }
-        buf[k].flags &= ~INSN_F_ENDS_BLOCK;
+        i->flags &= ~INSN_F_ENDS_BLOCK;
     }
 
-    struct block *b = malloc(sizeof *b + n * sizeof(struct insn));
+    struct block *b = malloc(sizeof *b + n * sizeof(struct insn) + n * sizeof(insn_fn));
     if (!b)
         abort();
+    b->real = (insn_fn *)(void *)(b->insns + n);
+    memcpy(b->real, real, n * sizeof(insn_fn));
     memcpy(b->insns, buf, n * sizeof(struct insn));
     b->ninsn = n;
     b->key = key;
@@ -567,22 +667,43 @@ static struct block *block_find(struct cpu *cpu)
 
 /* Run b (or only its first instruction); returns how many instructions ran.
  * The loop re-reads bc->run_end after every instruction because a store
- * into the running block (or cpu_end_block) zeroes it. */
+ * into the running block (or cpu_end_block) zeroes it.  The instructions
+ * before the last run with EIP stale (see insn_needs_eip); the last one
+ * runs with insn_eip and eip set. */
 static inline unsigned block_exec(struct cpu *cpu, struct block *b, bool one)
 {
     struct cpu_block_cache *bc = cpu->bc;
     const struct insn *i = b->insns;
+    const struct insn *last = one ? i : b->end - 1;
+    uint32_t e0 = cpu->eip;
     bc->running = b;
-    bc->run_eip0 = cpu->eip;
-    bc->run_end = (uintptr_t)(one ? i + 1 : b->end);
-    do {
-        cpu->insn_eip = cpu->eip;
-        cpu->eip += i->len;
+    bc->run_eip0 = e0;
+    bc->run_end = (uintptr_t)last;
+    while ((uintptr_t)i < bc->run_end) {
+        cpu->cur_insn = i;
         i->fn(cpu, i);
         i++;
-    } while ((uintptr_t)i < bc->run_end);
+    }
+    /* (the barrier makes the test below read run_end again, so the loop
+     * compares with memory instead of loading it into a register) */
+    __asm__ volatile("" ::: "memory");
+    if (LIKELY(bc->run_end != 0)) { /* i == last */
+        uint32_t e = e0 + i->noff;
+        cpu->insn_eip = e - i->len;
+        cpu->eip = e;
+        cpu->cur_insn = NULL;
+        i->fn(cpu, i);
+        bc->running = NULL;
+        return one ? 1 : b->ninsn;
+    } else {
+        /* cut short (taken side exit, SMC, cpu_end_block) after i - 1 */
+        const struct insn *j = i - 1;
+        if (!(j->flags & INSN_F_SYNC))
+            cpu->eip = e0 + j->noff;
+        cpu->cur_insn = NULL;
+    }
     bc->running = NULL;
-    return LIKELY(i == b->end) ? b->ninsn : (unsigned)(i - b->insns);
+    return (unsigned)i[-1].idx + 1;
 }
 
 static bool deliver_pending(struct cpu *cpu)
@@ -639,9 +760,9 @@ static inline struct link *exit_link(struct cpu *cpu, struct block *b, unsigned 
         return NULL;
     }
     /* Left early: a taken side exit, or cut short (SMC, cpu_end_block). */
-    for (unsigned k = 0; k < b->nside; k++)
-        if (b->side_at[k] == n - 1)
-            return &b->side[k];
+    const struct insn *j = &b->insns[n - 1];
+    if (j->flags & INSN_F_SIDE)
+        return &b->side[j->imm2];
     return NULL;
 }
 
@@ -761,6 +882,7 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu)
             b = block_find(cpu);
         }
         eip0 = cpu->eip;
+        cpu->stats.blocks_run++;
         unsigned n = block_exec(cpu, b, false);
         next = exit_link(cpu, b, n, eip0);
         if (UNLIKELY(bc->zombies != NULL)) {
@@ -769,7 +891,6 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu)
         }
         cpu->budget -= n;
         cpu->stats.insns += n;
-        cpu->stats.blocks_run++;
     }
 }
 
@@ -794,6 +915,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, int64_t budget)
             }
         }
         bc->running = NULL;
+        cpu->cur_insn = NULL;
         free_zombies(bc);
         if (r == 2 || cpu->shutdown)
             return CPU_EXIT_SHUTDOWN;

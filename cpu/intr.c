@@ -67,6 +67,7 @@ bool cpu_exception_has_error(int vector)
 
 void cpu_fault(struct cpu *cpu, int vector, uint32_t error_code)
 {
+    cpu_sync_insn_eip(cpu);
     if (cpu->pending_exc != -1) {
         enum exc_class first = exc_class(cpu->pending_exc), second = exc_class(vector);
         if (first == EXC_DOUBLE) {

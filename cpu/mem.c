@@ -147,3 +147,26 @@ uint32_t cpu_pop(struct cpu *cpu, unsigned size)
         R16(cpu, R_ESP) += (uint16_t)size;
     return v;
 }
+
+/* The out-of-line half of ops.h's rdN / wrN. */
+__attribute__((noinline)) uint32_t cpu_rd_slow(struct cpu *cpu, int seg, uint32_t off,
+                                               unsigned size)
+{
+    uint32_t lin = seg_lin(cpu, seg, off, size, false);
+    switch (size) {
+    case 1: return mmu_read8(cpu->mmu, lin);
+    case 2: return mmu_read16(cpu->mmu, lin);
+    default: return mmu_read32(cpu->mmu, lin);
+    }
+}
+
+__attribute__((noinline)) void cpu_wr_slow(struct cpu *cpu, int seg, uint32_t off, unsigned size,
+                                           uint32_t v)
+{
+    uint32_t lin = seg_lin(cpu, seg, off, size, true);
+    switch (size) {
+    case 1: mmu_write8(cpu->mmu, lin, (uint8_t)v); break;
+    case 2: mmu_write16(cpu->mmu, lin, (uint16_t)v); break;
+    default: mmu_write32(cpu->mmu, lin, v); break;
+    }
+}

@@ -279,30 +279,54 @@ static inline uint32_t seg_lin(struct cpu *cpu, int seg, uint32_t off, unsigned 
     return seg_lin_checked(cpu, seg, off, size, write);
 }
 
-static inline uint8_t rd8(struct cpu *cpu, int seg, uint32_t off)
+/*
+ * Handler memory access: the flat-segment + TLB-hit path inline, anything
+ * else (segment checks, TLB miss, MMIO, faults) in one out-of-line call, so
+ * the handlers' fast paths need no saved registers.
+ */
+uint32_t cpu_rd_slow(struct cpu *cpu, int seg, uint32_t off, unsigned size);
+void cpu_wr_slow(struct cpu *cpu, int seg, uint32_t off, unsigned size, uint32_t v);
+
+static inline bool seg_flat_ok(struct cpu *cpu, int seg, uint32_t off, unsigned size, bool write)
 {
-    return mmu_read8(cpu->mmu, seg_lin(cpu, seg, off, 1, false));
+    if (LIKELY((cpu->seg_flat >> (seg + (write ? 8 : 0))) & 1) && off <= 0u - size) {
+#if defined(__SANITIZE_ADDRESS__)
+        if (cpu->seg_flat != cpu_seg_flat_compute(cpu))
+            abort();
+#endif
+        return true;
+    }
+    return false;
 }
-static inline uint16_t rd16(struct cpu *cpu, int seg, uint32_t off)
-{
-    return mmu_read16(cpu->mmu, seg_lin(cpu, seg, off, 2, false));
-}
-static inline uint32_t rd32(struct cpu *cpu, int seg, uint32_t off)
-{
-    return mmu_read32(cpu->mmu, seg_lin(cpu, seg, off, 4, false));
-}
-static inline void wr8(struct cpu *cpu, int seg, uint32_t off, uint8_t v)
-{
-    mmu_write8(cpu->mmu, seg_lin(cpu, seg, off, 1, true), v);
-}
-static inline void wr16(struct cpu *cpu, int seg, uint32_t off, uint16_t v)
-{
-    mmu_write16(cpu->mmu, seg_lin(cpu, seg, off, 2, true), v);
-}
-static inline void wr32(struct cpu *cpu, int seg, uint32_t off, uint32_t v)
-{
-    mmu_write32(cpu->mmu, seg_lin(cpu, seg, off, 4, true), v);
-}
+
+#define RDWR(bits, type)                                                                     \
+    static inline type rd##bits(struct cpu *cpu, int seg, uint32_t off)                     \
+    {                                                                                        \
+        if (LIKELY(seg_flat_ok(cpu, seg, off, sizeof(type), false))) {                       \
+            struct tlb_entry *e = mmu_view_entry(cpu->mmu, off);                             \
+            if (LIKELY(e->tag_read == (off & (PAGE_MASK | (sizeof(type) - 1))))) {           \
+                type v;                                                                      \
+                memcpy(&v, (const void *)(uintptr_t)(off + e->addend), sizeof v);           \
+                return v;                                                                    \
+            }                                                                                \
+        }                                                                                    \
+        return (type)cpu_rd_slow(cpu, seg, off, sizeof(type));                               \
+    }                                                                                        \
+    static inline void wr##bits(struct cpu *cpu, int seg, uint32_t off, type v)              \
+    {                                                                                        \
+        if (LIKELY(seg_flat_ok(cpu, seg, off, sizeof(type), true))) {                        \
+            struct tlb_entry *e = mmu_view_entry(cpu->mmu, off);                             \
+            if (LIKELY(e->tag_write == (off & (PAGE_MASK | (sizeof(type) - 1))))) {          \
+                memcpy((void *)(uintptr_t)(off + e->addend), &v, sizeof v);                 \
+                return;                                                                      \
+            }                                                                                \
+        }                                                                                    \
+        cpu_wr_slow(cpu, seg, off, sizeof(type), v);                                         \
+    }
+RDWR(8, uint8_t)
+RDWR(16, uint16_t)
+RDWR(32, uint32_t)
+#undef RDWR
 
 /* Registers */
 #define R8(cpu, r) (*cpu_reg8_ptr((cpu), (r)))
