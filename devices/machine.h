@@ -74,7 +74,8 @@ void machine_set_boot_hook(struct machine *m, void (*hook)(void *opaque, struct 
 void machine_reset(struct machine *m);
 
 /* Run until the guest exits (debug-exit port, triple fault with
- * -no-reboot, or machine_request_stop). Returns the process exit status. */
+ * -no-reboot, a CPU halted for good -- how an OS without ACPI powers off --
+ * or machine_request_stop). Returns the process exit status. */
 int machine_run(struct machine *m);
 void machine_request_stop(struct machine *m, int status);
 
@@ -85,6 +86,7 @@ enum machine_stop_reason {
     STOP_TRIPLE_FAULT,
     STOP_RESET,  /* a reset request with -no-reboot */
     STOP_REQUEST,
+    STOP_HALTED, /* HLT with interrupts disabled and no NMI source: stopped for good */
 };
 enum machine_stop_reason machine_stop_reason(struct machine *m);
 

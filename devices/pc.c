@@ -15,6 +15,10 @@
  * QEMU's PC (the PIIX's OR of the two would leave the 8042 powerless after
  * port 0x92's A20-on reset state).
  *
+ * A CPU halted with interrupts disabled and no possible NMI ends the run
+ * (status 0): that is an OS without ACPI powering off, and waiting would
+ * only burn host time until someone kills the process.
+ *
  * Design choice: the run loop owns time.  Each slice runs the CPU for the
  * clock's budget, accounts the instructions retired to the clock (icount)
  * and fires expired timers; a halted CPU lets time jump (icount) or sleeps
@@ -329,6 +333,28 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Could anything still wake a CPU halted with IF=0?  Only an NMI (there is
+ * no SMI or INIT source): one pending, or one a device may yet send -- LINT0
+ * (the 8259) set to NMI delivery, or an unmasked I/O APIC pin in NMI mode.
+ * LINT1 and the thermal and performance LVTs have no source on this
+ * machine, and the timer and error LVTs always deliver fixed interrupts. */
+#define APIC_ENTRY_MASKED 0x10000u /* bit 16 of an LVT or redirection entry */
+#define APIC_ENTRY_MODE(e) (((e) >> 8) & 7)
+
+static bool nmi_possible(const struct machine *m)
+{
+    if (m->cpu.nmi_pending) return true;
+    const struct lapic *l = &m->lapic;
+    uint32_t l0 = l->lvt[LVT_LINT0];
+    if (lapic_enabled(l) && !(l0 & APIC_ENTRY_MASKED) && APIC_ENTRY_MODE(l0) == APIC_DM_NMI)
+        return true;
+    for (unsigned i = 0; i < IOAPIC_PINS; i++) {
+        uint64_t e = m->ioapic.redir[i];
+        if (!(e & APIC_ENTRY_MASKED) && APIC_ENTRY_MODE(e) == APIC_DM_NMI) return true;
+    }
+    return false;
+}
+
 static void stop_with(struct machine *m, enum machine_stop_reason reason, int status)
 {
     machine_request_stop(m, status);
@@ -362,6 +388,12 @@ int machine_run(struct machine *m)
             }
             machine_reset(m);
             continue;
+        }
+        /* cli; hlt is how Linux halts a machine it cannot power off
+         * (no ACPI): nothing will ever run again, so this is the end. */
+        if (r == CPU_EXIT_HALT && !(cpu_get_eflags(&m->cpu) & FL_IF) && !nmi_possible(m)) {
+            stop_with(m, STOP_HALTED, 0);
+            break;
         }
         /* Halted: if no timer is due (one might raise the interrupt that
          * wakes the CPU), let time pass to the next deadline. */

@@ -1,7 +1,11 @@
 /*
  * main.c — the umbra program: parse the command line, check every input,
- * build the machine, boot a Multiboot kernel (or the built-in demo guest),
- * run, and report how it ended.
+ * build the machine, boot a Linux bzImage or a Multiboot kernel (or the
+ * built-in demo guest), run, and report how it ended.
+ *
+ * -kernel takes either format, as QEMU's does: a file with the Linux setup
+ * header ("HdrS") is Linux, one with a multiboot magic number in its first
+ * 8 KiB is Multiboot, anything else is refused by name.
  *
  * Everything that can fail because of the user's input fails before the
  * machine exists: files are read and parsed, and the kernel's layout is
@@ -23,6 +27,7 @@
 #include "devices/machine.h"
 #include "frontends/chardev.h"
 #include "frontends/cmdline.h"
+#include "frontends/linuxboot.h"
 #include "frontends/log.h"
 #include "frontends/multiboot.h"
 
@@ -163,6 +168,61 @@ static void on_fatal_signal(int sig)
     raise(sig);
 }
 
+enum kernel_kind { KERNEL_DEMO, KERNEL_MULTIBOOT, KERNEL_LINUX };
+
+/* Tell the two kernel formats apart from the start of the file (errors in
+ * the file itself are the loaders' to report). */
+static int detect_kernel(const char *path, enum kernel_kind *kind, char *err, size_t errlen)
+{
+    static uint8_t head[MULTIBOOT_SEARCH];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open '%s'", path);
+        return -1;
+    }
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (linuxboot_probe(head, n)) {
+        *kind = KERNEL_LINUX;
+    } else if (multiboot_probe(head, n)) {
+        *kind = KERNEL_MULTIBOOT;
+    } else {
+        snprintf(err, errlen,
+                 "%s: not a Linux bzImage (no \"HdrS\" setup header) nor a Multiboot kernel (no "
+                 "multiboot header in the first %u bytes)",
+                 path, MULTIBOOT_SEARCH);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_linux(struct linuxboot *lb, const struct cmdline *cl, char *err, size_t errlen)
+{
+    if (linuxboot_load_file(lb, cl->kernel, err, errlen) ||
+        linuxboot_set_cmdline(lb, cl->append, err, errlen))
+        return -1;
+    if (cl->nmodules > 1) {
+        snprintf(err, errlen, "-initrd: a Linux kernel takes one initrd file, not a module list");
+        return -1;
+    }
+    /* The whole -initrd entry is the file name (commas undoubled). */
+    if (cl->nmodules == 1 && linuxboot_load_initrd_file(lb, cl->modules[0].string, err, errlen))
+        return -1;
+    return linuxboot_place(lb, cl->cfg.ram_mb << 20, NULL, NULL, NULL, err, errlen);
+}
+
+static int load_multiboot(struct multiboot *mb, const struct cmdline *cl, char *err, size_t errlen)
+{
+    int r = cl->kernel ? multiboot_load_file(mb, cl->kernel, err, errlen)
+                       : multiboot_parse(mb, "umbra-demo", umbra_rom_demo, umbra_rom_demo_size, err,
+                                         errlen);
+    if (r == 0) r = multiboot_set_cmdline(mb, cl->append, err, errlen);
+    for (size_t i = 0; r == 0 && i < cl->nmodules; i++)
+        r = multiboot_add_module_file(mb, cl->modules[i].path, cl->modules[i].string, err, errlen);
+    if (r == 0) r = multiboot_place(mb, cl->cfg.ram_mb << 20, NULL, NULL, NULL, err, errlen);
+    return r;
+}
+
 /* Ctrl-A X, from the serial input thread.  The machine exists only after
  * the chardev it is handed to, hence the indirection (atomic: two threads). */
 struct quit_target {
@@ -209,21 +269,20 @@ int main(int argc, char **argv)
     }
 
     struct multiboot mb;
+    struct linuxboot lb;
     multiboot_init(&mb);
+    linuxboot_init(&lb);
     struct log_sink log = {0};
     struct host_chardev serial;
     struct quit_target quit = {NULL};
     struct machine *m = NULL;
     bool serial_open = false;
 
-    int r = cl.kernel ? multiboot_load_file(&mb, cl.kernel, err, sizeof err)
-                      : multiboot_parse(&mb, "umbra-demo", umbra_rom_demo, umbra_rom_demo_size, err,
-                                        sizeof err);
-    if (r == 0) r = multiboot_set_cmdline(&mb, cl.append, err, sizeof err);
-    for (size_t i = 0; r == 0 && i < cl.nmodules; i++)
-        r = multiboot_add_module_file(&mb, cl.modules[i].path, cl.modules[i].string, err,
-                                      sizeof err);
-    if (r == 0) r = multiboot_place(&mb, cl.cfg.ram_mb << 20, NULL, NULL, NULL, err, sizeof err);
+    enum kernel_kind kind = KERNEL_DEMO;
+    int r = cl.kernel ? detect_kernel(cl.kernel, &kind, err, sizeof err) : 0;
+    if (r == 0)
+        r = kind == KERNEL_LINUX ? load_linux(&lb, &cl, err, sizeof err)
+                                 : load_multiboot(&mb, &cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
     if (r == 0) {
         /* -serial stdio keeps QEMU's mux escapes only with -nographic. */
@@ -249,7 +308,10 @@ int main(int argc, char **argv)
     struct exc_ring ring = {.cpu = machine_cpu(m)};
     machine_cpu(m)->hooks.opaque = &ring;
     machine_cpu(m)->hooks.exception = on_exception;
-    machine_set_boot_hook(m, multiboot_boot_hook, &mb);
+    if (kind == KERNEL_LINUX)
+        machine_set_boot_hook(m, linuxboot_boot_hook, &lb);
+    else
+        machine_set_boot_hook(m, multiboot_boot_hook, &mb);
     machine_reset(m); /* machine_create reset it before the hook existed */
 
     signal_tty = &serial;
@@ -262,6 +324,8 @@ int main(int argc, char **argv)
     status = machine_run(m);
 
     if (machine_stop_reason(m) == STOP_TRIPLE_FAULT) report_triple_fault(&ring, machine_cpu(m));
+    if (machine_stop_reason(m) == STOP_HALTED)
+        fprintf(stderr, "umbra: the guest halted the CPU with interrupts disabled (powered off)\n");
     if (cl.stats) print_stats(m);
 
 out:
@@ -270,6 +334,7 @@ out:
     machine_destroy(m);
     log_close(&log);
     multiboot_free(&mb);
+    linuxboot_free(&lb);
     cmdline_free(&cl);
     return status;
 }

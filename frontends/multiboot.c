@@ -176,6 +176,14 @@ static int parse_elf(struct multiboot *mb, char *err, size_t errlen)
     return 0;
 }
 
+bool multiboot_probe(const void *image, size_t size)
+{
+    const uint8_t *p = image;
+    for (size_t off = 0; off + 4 <= size && off + 4 <= MULTIBOOT_SEARCH; off += 4)
+        if (rd32(p + off) == MULTIBOOT_HEADER_MAGIC) return true;
+    return false;
+}
+
 int multiboot_parse(struct multiboot *mb, const char *name, const void *image, size_t size,
                     char *err, size_t errlen)
 {

@@ -78,6 +78,11 @@ struct multiboot_handoff {
 
 typedef void (*multiboot_write_fn)(void *opaque, uint32_t gpa, const void *buf, uint32_t len);
 
+/* Is there a multiboot magic number (checksum valid or not) at a 4-byte
+ * aligned offset in the first MULTIBOOT_SEARCH bytes?  For telling kernel
+ * formats apart; multiboot_parse says what is wrong with a bad header. */
+bool multiboot_probe(const void *image, size_t size);
+
 /* All functions returning int give 0 on success, or -1 with a one-line
  * message in err that names the file (no "umbra: " prefix, no newline). */
 
