@@ -26,6 +26,7 @@
  * CAN_USE_HEAP / heap_end_ptr are left clear: they describe the heap of the
  * real-mode setup code, which never runs here.
  */
+#include "frontends/imagefile.h"
 #include "frontends/linuxboot.h"
 
 #include "devices/machine.h"
@@ -40,7 +41,6 @@
 #define LOW_RAM_END 0xA0000u
 #define BIOS_START 0xF0000u
 #define HIGH_RAM_START 0x100000u
-#define MAX_IMAGE (1u << 30)
 #define MIN_VERSION 0x0204u
 #define BDA_EBDA_SEG 0x40eu /* BIOS data area: EBDA segment */
 #define BDA_BASE_KB 0x413u  /* BIOS data area: base memory in KiB */
@@ -165,39 +165,11 @@ int linuxboot_parse(struct linuxboot *lb, const char *name, const void *image, s
     return 0;
 }
 
-static int read_file(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode) || st.st_size > MAX_IMAGE) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
-        fclose(f);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        fclose(f);
-        return fail(err, errlen, "cannot read '%s': out of memory", path);
-    }
-    if (fread(buf, 1, n, f) != n) {
-        int e = ferror(f) ? errno : EIO;
-        free(buf);
-        fclose(f);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
-    }
-    fclose(f);
-    *data = buf;
-    *size = n;
-    return 0;
-}
-
 int linuxboot_load_file(struct linuxboot *lb, const char *path, char *err, size_t errlen)
 {
     uint8_t *data;
     size_t size;
-    if (read_file(path, &data, &size, err, errlen)) return -1;
+    if (image_read_file(path, &data, &size, err, errlen)) return -1;
     int r = linuxboot_parse(lb, path, data, size, err, errlen);
     free(data);
     return r;
@@ -219,7 +191,7 @@ int linuxboot_set_cmdline(struct linuxboot *lb, const char *append, char *err, s
 int linuxboot_set_initrd(struct linuxboot *lb, const char *name, const void *data, size_t size,
                          char *err, size_t errlen)
 {
-    if (size > MAX_IMAGE) return fail(err, errlen, "%s: initrd too large", name);
+    if (size > IMAGE_MAX_SIZE) return fail(err, errlen, "%s: initrd too large", name);
     char *n = strdup(name);
     uint8_t *d = malloc(size ? size : 1);
     if (!n || !d) {
@@ -240,7 +212,7 @@ int linuxboot_load_initrd_file(struct linuxboot *lb, const char *path, char *err
 {
     uint8_t *data;
     size_t size;
-    if (read_file(path, &data, &size, err, errlen)) return -1;
+    if (image_read_file(path, &data, &size, err, errlen)) return -1;
     int r = linuxboot_set_initrd(lb, path, data, size, err, errlen);
     free(data);
     return r;

@@ -16,6 +16,7 @@
  * cross it move above it.  The memory map matches a PC with a BIOS: the EBDA
  * (0x9FC00..0xA0000) and the BIOS (0xF0000..0x100000) are reserved.
  */
+#include "frontends/imagefile.h"
 #include "frontends/multiboot.h"
 
 #include "devices/machine.h"
@@ -34,7 +35,6 @@
 #define MMAP_ENTRY_SIZE 24
 #define MOD_ENTRY_SIZE 16
 #define LOADER_NAME "umbra"
-#define MAX_IMAGE (1u << 30) /* larger than any RAM Umbra emulates */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -229,39 +229,11 @@ int multiboot_parse(struct multiboot *mb, const char *name, const void *image, s
     return parse_elf(mb, err, errlen);
 }
 
-static int read_file(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode) || st.st_size > MAX_IMAGE) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
-        fclose(f);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        fclose(f);
-        return fail(err, errlen, "cannot read '%s': out of memory", path);
-    }
-    if (fread(buf, 1, n, f) != n) {
-        int e = ferror(f) ? errno : EIO;
-        free(buf);
-        fclose(f);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
-    }
-    fclose(f);
-    *data = buf;
-    *size = n;
-    return 0;
-}
-
 int multiboot_load_file(struct multiboot *mb, const char *path, char *err, size_t errlen)
 {
     uint8_t *data;
     size_t size;
-    if (read_file(path, &data, &size, err, errlen)) return -1;
+    if (image_read_file(path, &data, &size, err, errlen)) return -1;
     int r = multiboot_parse(mb, path, data, size, err, errlen);
     free(data);
     return r;
@@ -284,7 +256,7 @@ int multiboot_set_cmdline(struct multiboot *mb, const char *append, char *err, s
 int multiboot_add_module(struct multiboot *mb, const char *string, const void *data, size_t size,
                          char *err, size_t errlen)
 {
-    if (size > MAX_IMAGE) return fail(err, errlen, "%s: module too large", string);
+    if (size > IMAGE_MAX_SIZE) return fail(err, errlen, "%s: module too large", string);
     struct multiboot_module *m = realloc(mb->mods, (mb->nmods + 1) * sizeof *m);
     if (!m) return fail(err, errlen, "%s: out of memory", string);
     mb->mods = m;
@@ -304,7 +276,7 @@ int multiboot_add_module_file(struct multiboot *mb, const char *path, const char
 {
     uint8_t *data;
     size_t size;
-    if (read_file(path, &data, &size, err, errlen)) return -1;
+    if (image_read_file(path, &data, &size, err, errlen)) return -1;
     int r = multiboot_add_module(mb, string, data, size, err, errlen);
     free(data);
     return r;
