@@ -18,6 +18,7 @@
 
 /* Character backend (a UART's host side): struct chardev, in its own header
  * so devices can use it without including the CPU's. */
+#include "devices/block.h"
 #include "devices/chardev.h"
 #include "devices/input.h"
 
@@ -37,6 +38,24 @@ struct machine_config {
      * wall clock, or with -icount the fixed RTC_FIXED_EPOCH (2024-01-01) so
      * runs are reproducible. */
     int64_t rtc_start;
+    /* Firmware (roms/, loaded by the frontend): with no -kernel the CPU
+     * starts at the reset vector in `bios` (mapped below 4 GiB, its last
+     * 128 KiB also at 0xe0000); `vga_bios` is the VGA's PCI option ROM.
+     * NULL = none. */
+    const uint8_t *bios;
+    size_t bios_size;
+    const uint8_t *vga_bios;
+    size_t vga_bios_size;
+    bool serial_console; /* -nographic: firmware prints to COM1 too */
+    /* Storage, opened by the frontend (frontends/block.h) and owned by it.
+     * ide[]: primary master, primary slave, secondary master, secondary
+     * slave; NULL = no drive. */
+    struct block_backend *ide[4];
+    bool ide_cdrom[4]; /* ATAPI CD-ROM rather than an ATA disk */
+    struct block_backend *floppy[2];
+    /* Firmware boot order, QEMU's letters: a floppy, c disk, d CD-ROM, n
+     * network; "" = the default ("cad"). */
+    char boot_order[8];
     /* Log sink for -d / -D. */
     void (*log)(void *opaque, unsigned category, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
