@@ -354,6 +354,10 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             cl->stats = true;
             continue;
         }
+        if (!strcmp(opt, "-demo")) {
+            cl->demo = true;
+            continue;
+        }
 
         /* Everything below takes an argument. */
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
@@ -416,13 +420,21 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         if (e) return e;
     }
     if (cl->append && !cl->kernel) return fail(err, errlen, "-append: needs -kernel");
+    if (cl->demo && cl->kernel) return fail(err, errlen, "-demo: conflicts with -kernel");
     return NULL;
+}
+
+const char *cmdline_set_initrd(struct cmdline *cl, const char *list, char *err, size_t errlen)
+{
+    return parse_modules(cl, list, err, errlen);
 }
 
 void cmdline_usage(FILE *out)
 {
     fputs("usage: umbra [options]\n"
-          "With no -kernel, Umbra boots its built-in demo guest.\n"
+          "With no -kernel, Umbra boots its default guest: Debian's i686 Linux kernel\n"
+          "and a busybox shell on the serial console, built from Debian packages at\n"
+          "build time (roms/default-guest.sh).\n"
           "\n"
           "  -m SIZE              guest RAM (MiB, or with a suffix: 256M, 1G; 1M..3584M)\n"
           "  -kernel FILE         boot a Linux bzImage or a Multiboot v1 kernel (ELF32 or\n"
@@ -430,6 +442,7 @@ void cmdline_usage(FILE *out)
           "  -append STRING       the kernel command line\n"
           "  -initrd FILE         Linux: the initial RAM disk\n"
           "  -initrd 'F ARGS,...' Multiboot: modules, comma-separated (\",,\" is a comma)\n"
+          "  -demo                boot the small built-in demo guest (prints CPU facts)\n"
           "  -nographic           no window; the serial port on stdio (Ctrl-A X quits)\n"
           "  -display none        no window\n"
           "  -serial DEV          COM1: stdio | file:PATH | null | none\n"

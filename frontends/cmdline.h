@@ -33,7 +33,8 @@ struct cmdline {
     struct machine_config cfg; /* ram_mb, no_reboot, icount*, log_mask, debug_exit* */
     bool ram_given;
 
-    const char *kernel; /* NULL: boot the built-in demo guest */
+    const char *kernel; /* NULL: the default guest (main.c) */
+    bool demo;          /* -demo: the built-in demo guest instead */
     const char *append;
     struct cmdline_module *modules;
     size_t nmodules;
@@ -59,6 +60,8 @@ struct cmdline {
  * (release with cmdline_free, also after an error). */
 const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, size_t errlen);
 void cmdline_free(struct cmdline *cl);
+/* Set the -initrd list as if given on the command line (the default guest). */
+const char *cmdline_set_initrd(struct cmdline *cl, const char *list, char *err, size_t errlen);
 
 /* Text for -h and -d help. */
 void cmdline_usage(FILE *out);

@@ -11,9 +11,12 @@
  * machine exists: files are read and parsed, and the kernel's layout is
  * checked against the RAM size, so a bad line never starts a guest.
  *
- * With no -kernel the demo guest (roms/demo.asm, embedded at build time)
- * boots with the serial port on stdio and the isa-debug-exit device, so
- * `umbra` alone prints its banner and exits with status 1 ((0 << 1) | 1).
+ * With no -kernel, Umbra boots its default guest: Debian's i686 kernel and a
+ * busybox initramfs that roms/default-guest.sh builds from Debian packages
+ * at build time into UMBRA_DEFAULT_GUEST_DIR, with a shell on the serial
+ * console (stdio).  -demo boots the small demo guest instead (roms/demo.asm,
+ * embedded at build time), which prints its banner through COM1 and exits
+ * through the isa-debug-exit device with status 1 ((0 << 1) | 1).
  *
  * The only global is the terminal to restore from a fatal-signal handler;
  * main() owns it, as the design allows.
@@ -236,6 +239,37 @@ static void on_quit(void *opaque)
     if (m) machine_request_stop(m, 0);
 }
 
+#ifndef UMBRA_DEFAULT_GUEST_DIR
+#define UMBRA_DEFAULT_GUEST_DIR ""
+#endif
+
+/* Point the command line at the default guest's kernel and initrd, with a
+ * serial console; -m and -append still apply.  The paths live in `paths`. */
+static int select_default_guest(struct cmdline *cl, char paths[2][4096], char *err, size_t errlen)
+{
+    const char *dir = UMBRA_DEFAULT_GUEST_DIR;
+    snprintf(paths[0], 4096, "%.4000s/bzImage", dir);
+    snprintf(paths[1], 4096, "%.4000s/initrd.gz", dir);
+    for (int i = 0; i < 2; i++) {
+        FILE *f = *dir ? fopen(paths[i], "rb") : NULL;
+        if (!f) {
+            snprintf(err, errlen,
+                     "no -kernel given, and the default guest is not built (%.160s missing; "
+                     "build it with: roms/default-guest.sh %.160s); -demo runs the small built-in "
+                     "demo guest",
+                     *dir ? paths[i] : "this build has none", *dir ? dir : "DIR");
+            return -1;
+        }
+        fclose(f);
+    }
+    cl->kernel = paths[0];
+    if (!cl->append) cl->append = "console=ttyS0 quiet";
+    const char *e = cmdline_set_initrd(cl, paths[1], err, errlen);
+    if (e) return -1;
+    if (cl->serial == SERIAL_DEFAULT) cl->nographic = true;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cmdline cl;
@@ -258,7 +292,13 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    if (!cl.kernel) {
+    char default_paths[2][4096];
+    if (!cl.kernel && !cl.demo && select_default_guest(&cl, default_paths, err, sizeof err)) {
+        fprintf(stderr, "umbra: %s\n", err);
+        cmdline_free(&cl);
+        return 1;
+    }
+    if (cl.demo) {
         /* The demo reports through COM1 and exits through port 0xf4. */
         if (!cl.debug_exit_given) {
             cl.cfg.debug_exit = true;

@@ -7,6 +7,9 @@
 #   linux-test.sh shell OUTDIR UMBRA...   a command typed on ttyS0 runs
 #   linux-test.sh bench OUTDIR UMBRA...   bench=cpu scale=10 matches native
 #   linux-test.sh icount OUTDIR UMBRA...  two -icount boots are identical
+#   linux-test.sh default DIR UMBRA       `umbra` with no arguments boots the
+#                                         default guest (built in DIR) to its
+#                                         shell; `exit` there ends the run
 #
 # UMBRA... is the emulator command with any extra flags (-mmu walk).  The
 # guest halts after `poweroff -f` (no ACPI), so a run ends when its marker
@@ -154,6 +157,31 @@ icount)
 		echo "linux-test: run $run: $(grep -a 'instructions retired' "$serial")"
 	done
 	diff "$work/run1.cmp" "$work/run2.cmp" >&2 || fail_with_log "the two -icount runs differ"
+	;;
+default)
+	# The README's first command: no arguments at all.  The shell runs with
+	# job control on the console; leaving it powers the guest off, which
+	# ends Umbra with status 0.
+	mkfifo "$work/in"
+	exec 3<>"$work/in"
+	"${umbra[@]}" <"$work/in" >"$serial" 2>"$work/stderr" &
+	pid=$!
+	t0=$SECONDS
+	echo "linux-test: ${umbra[*]} (no arguments; the default guest in $guest)"
+	wait_for '^umbra:/root# '
+	printf 'echo UMBRA-$((6*7))-$(uname -m)\n' >&3
+	wait_for 'UMBRA-42-i686'
+	printf 'exit\n' >&3
+	while kill -0 "$pid" 2>/dev/null; do
+		((SECONDS - t0 < timeout_s)) || fail_with_log "no exit after 'exit'"
+		sleep 0.5
+	done
+	rc=0
+	wait "$pid" || rc=$?
+	pid=""
+	[[ $rc -eq 0 ]] || fail_with_log "exit status $rc after the shell exited"
+	grep -aq 'powering off' "$serial" || fail_with_log "no power-off message"
+	echo "linux-test: 'exit' powered the guest off; status 0"
 	;;
 *)
 	die "unknown mode '$mode'"
