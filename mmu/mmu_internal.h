@@ -152,7 +152,7 @@ struct mmu_root {
 struct tlb_meta {
     uint32_t large_map[32]; /* 4 MiB GVA regions where a large page was cached */
     uint32_t used_map[32];  /* 4 MiB GVA regions where anything was cached */
-    uint16_t log[TLB_LOG];  /* view << 10 | index of entries filled since the flush */
+    uint16_t log[TLB_LOG];  /* view << TLB_BITS | index of entries filled since the flush */
     unsigned nlog;          /* > TLB_LOG: overflowed, scan everything */
 };
 
@@ -163,7 +163,7 @@ struct mmu_shadow {
     /* Where write tags for a RAM page may be, so that write-protecting it
      * does not scan every TLB: up to WSLOTS exact (TLB, view, index) hints
      * per page, then a bit per TLB to scan. */
-    uint16_t *wslots;
+    uint32_t *wslots;
     uint32_t *wtags;
     unsigned cur_tlb; /* index of m->tlb in tlbs[] */
 

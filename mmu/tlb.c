@@ -61,7 +61,7 @@ void tlb_flush_one(struct mmu *m, unsigned t)
         return;
     if (mt->nlog <= TLB_LOG) {
         for (unsigned k = 0; k < mt->nlog; k++)
-            tlb_entry_clear(&tlb[mt->log[k] >> 10][mt->log[k] & (TLB_ENTRIES - 1)]);
+            tlb_entry_clear(&tlb[mt->log[k] >> TLB_BITS][mt->log[k] & (TLB_ENTRIES - 1)]);
     } else {
         for (unsigned v = 0; v < 2; v++)
             for (unsigned i = 0; i < TLB_ENTRIES; i++)
@@ -85,7 +85,7 @@ void tlb_flush_nonglobal(struct mmu *m, unsigned t)
     mt->nlog = 0;
     for (unsigned k = 0; k < (old <= TLB_LOG ? old : 2 * TLB_ENTRIES); k++) {
         unsigned code = old <= TLB_LOG ? log[k] : k;
-        struct tlb_entry *e = &tlb[code >> 10][code & (TLB_ENTRIES - 1)];
+        struct tlb_entry *e = &tlb[code >> TLB_BITS][code & (TLB_ENTRIES - 1)];
         if (e->tag_read == TLB_INVALID)
             continue;
         if (!(e->flags & TLBF_GLOBAL)) {
@@ -123,7 +123,7 @@ void tlb_invalidate_range(struct mmu *m, unsigned t, uint32_t gva, uint32_t npag
         unsigned n = mt->nlog <= TLB_LOG ? mt->nlog : 2 * TLB_ENTRIES;
         for (unsigned k = 0; k < n; k++) {
             unsigned code = mt->nlog <= TLB_LOG ? mt->log[k] : k;
-            struct tlb_entry *e = &tlb[code >> 10][code & (TLB_ENTRIES - 1)];
+            struct tlb_entry *e = &tlb[code >> TLB_BITS][code & (TLB_ENTRIES - 1)];
             if (e->tag_read != TLB_INVALID && ((e->tag_read - gva) >> PAGE_SHIFT) < npages)
                 tlb_entry_clear(e);
         }
@@ -146,10 +146,10 @@ void tlb_shoot_write(struct mmu *m, uint32_t gpa_page)
     uint32_t gfn = gpa_page >> PAGE_SHIFT;
     if (gpa_page >= m->ram_size)
         return;
-    uint16_t *slot = &sh->wslots[gfn * WSLOTS];
+    uint32_t *slot = &sh->wslots[gfn * WSLOTS];
     for (unsigned k = 0; k < WSLOTS && slot[k]; k++) {
         unsigned code = slot[k] - 1u;
-        struct tlb_entry *e = &sh->tlbs[code >> 11][(code >> 10) & 1][code & (TLB_ENTRIES - 1)];
+        struct tlb_entry *e = &sh->tlbs[code >> (TLB_BITS + 1)][(code >> TLB_BITS) & 1][code & (TLB_ENTRIES - 1)];
         if (e->gpa_page == gpa_page)
             e->tag_write = TLB_INVALID;
         slot[k] = 0;
@@ -172,8 +172,8 @@ void tlb_shoot_write(struct mmu *m, uint32_t gpa_page)
 static void note_write_tag(struct mmu_shadow *sh, uint32_t gfn, unsigned t, unsigned v,
                            unsigned idx)
 {
-    uint16_t code = (uint16_t)(1 + ((t << 11) | (v << 10) | idx));
-    uint16_t *slot = &sh->wslots[gfn * WSLOTS];
+    uint32_t code = 1 + ((t << (TLB_BITS + 1)) | (v << TLB_BITS) | idx);
+    uint32_t *slot = &sh->wslots[gfn * WSLOTS];
     for (unsigned k = 0; k < WSLOTS; k++) {
         if (slot[k] == code)
             return;
@@ -256,7 +256,7 @@ static void compact_log(struct tlb_entry (*tlb)[TLB_ENTRIES], struct tlb_meta *m
     unsigned n = 0;
     for (unsigned k = 0; k < mt->nlog; k++) {
         unsigned code = mt->log[k];
-        if (tlb[code >> 10][code & (TLB_ENTRIES - 1)].tag_read == TLB_INVALID ||
+        if (tlb[code >> TLB_BITS][code & (TLB_ENTRIES - 1)].tag_read == TLB_INVALID ||
             (seen[code >> 6] & (1ull << (code & 63))))
             continue;
         seen[code >> 6] |= 1ull << (code & 63);
@@ -285,7 +285,7 @@ static struct tlb_entry *fill(struct mmu *m, uint32_t gva, bool user, const stru
         if (mt->nlog == TLB_LOG)
             compact_log(sh->tlbs[t], mt);
         if (mt->nlog < TLB_LOG)
-            mt->log[mt->nlog++] = (uint16_t)((user << 10) | idx);
+            mt->log[mt->nlog++] = (uint16_t)((user << TLB_BITS) | idx);
         else
             mt->nlog = TLB_LOG + 1;
     }
