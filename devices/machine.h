@@ -47,6 +47,9 @@ struct machine_config {
     const uint8_t *vga_bios;
     size_t vga_bios_size;
     bool serial_console; /* -nographic: firmware prints to COM1 too */
+    /* -debugcon: QEMU's isa-debugcon at port 0x402 (SeaBIOS's debug log);
+     * write == NULL means no device. */
+    struct chardev debugcon;
     /* Storage, opened by the frontend (frontends/block.h) and owned by it.
      * ide[]: primary master, primary slave, secondary master, secondary
      * slave; NULL = no drive. */

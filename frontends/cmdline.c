@@ -358,7 +358,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         /* Everything below takes an argument. */
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
                                                "-serial", "-display", "-device", "-d",
-                                               "-D",      "-icount",  "-mmu"};
+                                               "-D",      "-icount",  "-mmu",
+                                               "-bios",   "-debugcon"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
             known |= strcmp(opt, with_arg[k]) == 0;
@@ -406,6 +407,11 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             cl->cfg.mmu_strategy = cl->mmu_walk ? MMU_WALK : MMU_SHADOW;
         } else if (!strcmp(opt, "-icount")) {
             e = parse_icount(cl, v, err, errlen);
+        } else if (!strcmp(opt, "-bios")) {
+            if (!*v) return fail(err, errlen, "-bios: empty file name");
+            cl->bios = v; /* looked up by frontends/firmware.c */
+        } else if (!strcmp(opt, "-debugcon")) {
+            cl->debugcon = v;
         }
         if (e) return e;
     }
@@ -422,7 +428,7 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
 void cmdline_usage(FILE *out)
 {
     fputs("usage: umbra [options]\n"
-          "With no -kernel, Umbra boots its built-in demo guest.\n"
+          "With no -kernel, Umbra boots the firmware (Debian's SeaBIOS by default).\n"
           "\n"
           "  -m SIZE              guest RAM (MiB, or with a suffix: 256M, 1G; 1M..3584M)\n"
           "  -kernel FILE         boot a Linux bzImage or a Multiboot v1 kernel (ELF32 or\n"
@@ -430,6 +436,9 @@ void cmdline_usage(FILE *out)
           "  -append STRING       the kernel command line\n"
           "  -initrd FILE         Linux: the initial RAM disk\n"
           "  -initrd 'F ARGS,...' Multiboot: modules, comma-separated (\",,\" is a comma)\n"
+          "  -bios FILE           firmware image (default /usr/share/seabios/bios-256k.bin;\n"
+          "                       names without '/' are also looked up there)\n"
+          "  -debugcon DEV        port 0x402 debug console: stdio | file:PATH | null\n"
           "  -nographic           no window; the serial port on stdio (Ctrl-A X quits)\n"
           "  -display none        no window\n"
           "  -serial DEV          COM1: stdio | file:PATH | null | none\n"

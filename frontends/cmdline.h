@@ -33,7 +33,9 @@ struct cmdline {
     struct machine_config cfg; /* ram_mb, no_reboot, icount*, log_mask, debug_exit* */
     bool ram_given;
 
-    const char *kernel; /* NULL: boot the built-in demo guest */
+    const char *kernel; /* NULL: boot the firmware (frontends/firmware.c) */
+    const char *bios;     /* -bios FILE; NULL = Debian's SeaBIOS */
+    const char *debugcon; /* -debugcon stdio|file:PATH|null; NULL = none */
     const char *append;
     struct cmdline_module *modules;
     size_t nmodules;

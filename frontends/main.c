@@ -1,7 +1,7 @@
 /*
  * main.c — the umbra program: parse the command line, check every input,
  * build the machine, boot a Linux bzImage or a Multiboot kernel (or the
- * built-in demo guest), run, and report how it ended.
+ * firmware), run, and report how it ended.
  *
  * -kernel takes either format, as QEMU's does: a file with the Linux setup
  * header ("HdrS") is Linux, one with a multiboot magic number in its first
@@ -11,9 +11,10 @@
  * machine exists: files are read and parsed, and the kernel's layout is
  * checked against the RAM size, so a bad line never starts a guest.
  *
- * With no -kernel the demo guest (roms/demo.asm, embedded at build time)
- * boots with the serial port on stdio and the isa-debug-exit device, so
- * `umbra` alone prints its banner and exits with status 1 ((0 << 1) | 1).
+ * With no -kernel the machine boots its firmware (frontends/firmware.c:
+ * Debian's SeaBIOS unless -bios says otherwise) with the serial port on
+ * stdio as SeaBIOS's console.  The built-in demo guest (roms/demo.asm) is
+ * still linked but no longer the default.
  *
  * The only global is the terminal to restore from a fatal-signal handler;
  * main() owns it, as the design allows.
@@ -27,6 +28,7 @@
 #include "devices/machine.h"
 #include "frontends/chardev.h"
 #include "frontends/cmdline.h"
+#include "frontends/firmware.h"
 #include "frontends/linuxboot.h"
 #include "frontends/log.h"
 #include "frontends/multiboot.h"
@@ -258,16 +260,6 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    if (!cl.kernel) {
-        /* The demo reports through COM1 and exits through port 0xf4. */
-        if (!cl.debug_exit_given) {
-            cl.cfg.debug_exit = true;
-            cl.cfg.debug_exit_base = 0xf4;
-            cl.cfg.debug_exit_size = 4;
-        }
-        if (cl.serial == SERIAL_DEFAULT) cl.nographic = true;
-    }
-
     struct multiboot mb;
     struct linuxboot lb;
     multiboot_init(&mb);
@@ -278,9 +270,12 @@ int main(int argc, char **argv)
     struct machine *m = NULL;
     bool serial_open = false;
 
+    /* With no -kernel the machine boots its firmware from the reset vector. */
+    struct firmware fw = FIRMWARE_INIT;
     enum kernel_kind kind = KERNEL_DEMO;
-    int r = cl.kernel ? detect_kernel(cl.kernel, &kind, err, sizeof err) : 0;
-    if (r == 0)
+    int r = cl.kernel ? detect_kernel(cl.kernel, &kind, err, sizeof err)
+                      : firmware_setup(&fw, &cl, err, sizeof err);
+    if (r == 0 && cl.kernel)
         r = kind == KERNEL_LINUX ? load_linux(&lb, &cl, err, sizeof err)
                                  : load_multiboot(&mb, &cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
@@ -310,7 +305,7 @@ int main(int argc, char **argv)
     machine_cpu(m)->hooks.exception = on_exception;
     if (kind == KERNEL_LINUX)
         machine_set_boot_hook(m, linuxboot_boot_hook, &lb);
-    else
+    else if (cl.kernel)
         machine_set_boot_hook(m, multiboot_boot_hook, &mb);
     machine_reset(m); /* machine_create reset it before the hook existed */
 
@@ -335,6 +330,7 @@ out:
     log_close(&log);
     multiboot_free(&mb);
     linuxboot_free(&lb);
+    firmware_free(&fw);
     cmdline_free(&cl);
     return status;
 }
