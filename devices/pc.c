@@ -239,7 +239,8 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
             return -1;
         m->fwcfg_ready = true;
         if (pcbios_fwcfg_setup(&m->fwcfg, cfg)) {
-            snprintf(err, errlen, "cannot fill the fw_cfg device");
+            snprintf(err, errlen, "-fw_cfg: a file name is repeated, too long (55 characters "
+                                  "at most) or one too many");
             return -1;
         }
         pcbios_cmos_setup(&m->rtc, cfg);

@@ -201,5 +201,12 @@ int pcbios_fwcfg_setup(struct fwcfg *f, const struct machine_config *cfg)
         uint8_t port[2] = {0xf8, 0x03};
         r |= fwcfg_add_file(f, "etc/sercon-port", port, sizeof port);
     }
-    return r ? -1 : 0;
+    if (r)
+        return -1;
+    for (unsigned i = 0; i < cfg->n_fw_files && i < 8; i++) {
+        const struct machine_fw_file *ff = &cfg->fw_files[i];
+        if (ff->size > UINT32_MAX || fwcfg_add_file(f, ff->name, ff->data, (uint32_t)ff->size))
+            return -1;
+    }
+    return 0;
 }

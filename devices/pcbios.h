@@ -33,7 +33,9 @@ int pcbios_map(struct mmu *mmu, struct i440fx *h, const uint8_t *bios, size_t si
  * equipment byte, checksum. */
 void pcbios_cmos_setup(struct rtc *rtc, const struct machine_config *cfg);
 
-/* fw_cfg: RAM size, CPUs, e820, boot order, console, boot-fail policy. */
+/* fw_cfg: RAM size, CPUs, e820, boot order, console, boot-fail policy,
+ * and the configuration's extra files.  -1 if one cannot be added (a name
+ * taken or too long, or too many). */
 int pcbios_fwcfg_setup(struct fwcfg *f, const struct machine_config *cfg);
 
 /* CMOS floppy type (1 360K, 2 1.2M, 3 720K, 4 1.44M, 5 2.88M) for an image

@@ -359,7 +359,7 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
                                                "-serial", "-display", "-device", "-d",
                                                "-D",      "-icount",  "-mmu",
-                                               "-bios",   "-debugcon"};
+                                               "-bios",   "-debugcon", "-fw_cfg"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
             known |= strcmp(opt, with_arg[k]) == 0;
@@ -412,6 +412,11 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             cl->bios = v; /* looked up by frontends/firmware.c */
         } else if (!strcmp(opt, "-debugcon")) {
             cl->debugcon = v;
+        } else if (!strcmp(opt, "-fw_cfg")) {
+            if (cl->n_fw_cfg == sizeof cl->fw_cfg / sizeof cl->fw_cfg[0])
+                return fail(err, errlen, "-fw_cfg: at most %zu files",
+                            sizeof cl->fw_cfg / sizeof cl->fw_cfg[0]);
+            cl->fw_cfg[cl->n_fw_cfg++] = v;
         }
         if (e) return e;
     }
@@ -422,6 +427,10 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         if (e) return e;
     }
     if (cl->append && !cl->kernel) return fail(err, errlen, "-append: needs -kernel");
+    /* -kernel boots without firmware (frontends/linuxboot.c, multiboot.c). */
+    if (cl->kernel && (cl->bios || cl->n_fw_cfg || cl->debugcon))
+        return fail(err, errlen, "%s: only without -kernel (kernels boot without firmware)",
+                    cl->bios ? "-bios" : cl->n_fw_cfg ? "-fw_cfg" : "-debugcon");
     return NULL;
 }
 
@@ -439,6 +448,7 @@ void cmdline_usage(FILE *out)
           "  -bios FILE           firmware image (default /usr/share/seabios/bios-256k.bin;\n"
           "                       names without '/' are also looked up there)\n"
           "  -debugcon DEV        port 0x402 debug console: stdio | file:PATH | null\n"
+          "  -fw_cfg [name=]N,file=F|string=S  a file for the firmware (fw_cfg)\n"
           "  -nographic           no window; the serial port on stdio (Ctrl-A X quits)\n"
           "  -display none        no window\n"
           "  -serial DEV          COM1: stdio | file:PATH | null | none\n"

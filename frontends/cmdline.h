@@ -36,6 +36,8 @@ struct cmdline {
     const char *kernel; /* NULL: boot the firmware (frontends/firmware.c) */
     const char *bios;     /* -bios FILE; NULL = Debian's SeaBIOS */
     const char *debugcon; /* -debugcon stdio|file:PATH|null; NULL = none */
+    const char *fw_cfg[8]; /* -fw_cfg specs, parsed and loaded by frontends/firmware.c */
+    unsigned n_fw_cfg;
     const char *append;
     struct cmdline_module *modules;
     size_t nmodules;

@@ -7,6 +7,10 @@
  * at most 16 MiB here), checked by devices/pcbios.c so the machine applies
  * them too.
  *
+ * -fw_cfg name=N,file=F|string=S (QEMU's syntax) hands the firmware extra
+ * files, e.g. an option ROM as "genroms/NAME" that SeaBIOS runs and may
+ * boot from (tests/firmware does exactly that).
+ *
  * -debugcon (QEMU's isa-debugcon at port 0x402, where SeaBIOS writes its
  * debug log) goes to a file or stdout through a struct chardev.
  */
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "devices/pcbios.h"
+#include "frontends/imagefile.h"
 
 void firmware_resolve(const char *name, char *path, size_t cap)
 {
@@ -100,10 +105,68 @@ static int open_debugcon(struct firmware *fw, struct cmdline *cl, char *err, siz
     return 0;
 }
 
+int firmware_parse_fw_cfg(const char *spec, char **name, uint8_t **data, size_t *size, char *err,
+                          size_t errlen)
+{
+    *name = NULL;
+    *data = NULL;
+    *size = 0;
+    const char *n = NULL, *file = NULL, *str = NULL;
+    size_t nlen = 0, flen = 0, slen = 0;
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        if (!strncmp(p, "name=", 5))
+            n = p + 5, nlen = len - 5;
+        else if (!strncmp(p, "file=", 5))
+            file = p + 5, flen = len - 5;
+        else if (!strncmp(p, "string=", 7))
+            str = p + 7, slen = len - 7;
+        else if (p == spec && !memchr(p, '=', len))
+            n = p, nlen = len; /* the implied name= */
+        else {
+            snprintf(err, errlen, "-fw_cfg: unknown option '%.*s'", (int)len, p);
+            return -1;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (!n || !nlen || (!file == !str)) {
+        snprintf(err, errlen, "-fw_cfg: needs name=NAME and one of file=PATH or string=TEXT");
+        return -1;
+    }
+    if (nlen >= 56) {
+        snprintf(err, errlen, "-fw_cfg: name '%.*s' longer than 55 characters", (int)nlen, n);
+        return -1;
+    }
+    *name = strndup(n, nlen);
+    if (str) {
+        *data = (uint8_t *)strndup(str, slen);
+        *size = slen;
+        return 0;
+    }
+    char *path = strndup(file, flen);
+    int r = image_read_file(path, data, size, err, errlen);
+    free(path);
+    if (r) {
+        free(*name);
+        *name = NULL;
+    }
+    return r;
+}
+
 int firmware_setup(struct firmware *fw, struct cmdline *cl, char *err, size_t errlen)
 {
     if (firmware_load(fw, cl->bios, err, errlen))
         return -1;
+    for (unsigned i = 0; i < cl->n_fw_cfg && i < 8; i++) {
+        size_t size;
+        if (firmware_parse_fw_cfg(cl->fw_cfg[i], &fw->fw_names[i], &fw->fw_data[i], &size, err,
+                                  errlen))
+            return -1;
+        cl->cfg.fw_files[i] = (struct machine_fw_file){fw->fw_names[i], fw->fw_data[i], size};
+        cl->cfg.n_fw_files = i + 1;
+    }
     cl->cfg.bios = fw->bios;
     cl->cfg.bios_size = fw->bios_size;
     /* There is no window yet: the serial port is the console, and SeaBIOS
@@ -118,6 +181,12 @@ void firmware_free(struct firmware *fw)
 {
     free(fw->bios);
     fw->bios = NULL;
+    for (unsigned i = 0; i < 8; i++) {
+        free(fw->fw_names[i]);
+        free(fw->fw_data[i]);
+        fw->fw_names[i] = NULL;
+        fw->fw_data[i] = NULL;
+    }
     if (fw->debugcon_fd >= 0)
         close(fw->debugcon_fd);
     fw->debugcon_fd = -1;

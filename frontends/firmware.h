@@ -19,6 +19,9 @@ struct firmware {
     size_t bios_size;
     char bios_path[4096];
     int debugcon_fd; /* -1: none */
+    /* -fw_cfg files: names and contents, owned here. */
+    char *fw_names[8];
+    uint8_t *fw_data[8];
 };
 
 #define FIRMWARE_INIT {.debugcon_fd = -1}
@@ -30,6 +33,11 @@ void firmware_resolve(const char *name, char *path, size_t cap);
 /* Load the image: 0, or -1 with a one-line message naming the path (and
  * the Debian package) in err. */
 int firmware_load(struct firmware *fw, const char *name, char *err, size_t errlen);
+
+/* Parse one -fw_cfg spec ("[name=]NAME,file=PATH" or "...,string=TEXT")
+ * into *name (malloc'd) and its contents (malloc'd); 0, or -1 with err. */
+int firmware_parse_fw_cfg(const char *spec, char **name, uint8_t **data, size_t *size, char *err,
+                          size_t errlen);
 
 /* The no-kernel boot: load the firmware named by cl->bios (or the
  * default), point cl->cfg at it, make COM1 SeaBIOS's console under
