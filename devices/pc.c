@@ -399,6 +399,12 @@ int machine_run(struct machine *m)
         m->slice_base = m->cpu.stats.insns;
 
         if (r == CPU_EXIT_SHUTDOWN) {
+            /* A reset requested earlier in the same block (SeaBIOS writes
+             * 0xcf9 and then faults on purpose) came first. */
+            if (m->cfg.no_reboot && m->reset_pending) {
+                stop_with(m, STOP_RESET, 0);
+                break;
+            }
             if (m->cfg.no_reboot) {
                 stop_with(m, STOP_TRIPLE_FAULT, 2);
                 break;

@@ -163,6 +163,22 @@ static size_t bootorder_text(const struct machine_config *cfg, char *buf, size_t
     return len;
 }
 
+/* The configuration's own files replace the machine's of the same name
+ * (e.g. etc/boot-fail-wait, which QEMU sets from -boot reboot-timeout=). */
+static bool user_has(const struct machine_config *cfg, const char *name)
+{
+    for (unsigned i = 0; i < cfg->n_fw_files && i < 8; i++)
+        if (!strcmp(cfg->fw_files[i].name, name))
+            return true;
+    return false;
+}
+
+static int add_default(struct fwcfg *f, const struct machine_config *cfg, const char *name,
+                       const void *data, uint32_t len)
+{
+    return user_has(cfg, name) ? 0 : fwcfg_add_file(f, name, data, len);
+}
+
 int pcbios_fwcfg_setup(struct fwcfg *f, const struct machine_config *cfg)
 {
     uint64_t ram = (uint64_t)cfg->ram_mb << 20;
@@ -185,21 +201,21 @@ int pcbios_fwcfg_setup(struct fwcfg *f, const struct machine_config *cfg)
     for (int i = 0; i < 8; i++)
         e820[8 + i] = (uint8_t)(ram >> (8 * i));
     e820[16] = 1; /* E820_RAM */
-    r |= fwcfg_add_file(f, "etc/e820", e820, sizeof e820);
+    r |= add_default(f, cfg, "etc/e820", e820, sizeof e820);
 
     /* -1: after "No bootable device." wait forever instead of rebooting
      * (QEMU's default for -boot reboot-timeout). */
     uint8_t wait[4] = {0xff, 0xff, 0xff, 0xff};
-    r |= fwcfg_add_file(f, "etc/boot-fail-wait", wait, sizeof wait);
+    r |= add_default(f, cfg, "etc/boot-fail-wait", wait, sizeof wait);
 
     char order[512];
     size_t n = bootorder_text(cfg, order, sizeof order);
-    r |= fwcfg_add_file(f, "bootorder", order, (uint32_t)n);
+    r |= add_default(f, cfg, "bootorder", order, (uint32_t)n);
 
     if (cfg->serial_console) {
         /* SeaBIOS's sercon: its text screen also goes to COM1. */
         uint8_t port[2] = {0xf8, 0x03};
-        r |= fwcfg_add_file(f, "etc/sercon-port", port, sizeof port);
+        r |= add_default(f, cfg, "etc/sercon-port", port, sizeof port);
     }
     if (r)
         return -1;

@@ -34,7 +34,8 @@ int pcbios_map(struct mmu *mmu, struct i440fx *h, const uint8_t *bios, size_t si
 void pcbios_cmos_setup(struct rtc *rtc, const struct machine_config *cfg);
 
 /* fw_cfg: RAM size, CPUs, e820, boot order, console, boot-fail policy,
- * and the configuration's extra files.  -1 if one cannot be added (a name
+ * and the configuration's extra files (which replace the machine's files
+ * of the same name).  -1 if one cannot be added (a name
  * taken or too long, or too many). */
 int pcbios_fwcfg_setup(struct fwcfg *f, const struct machine_config *cfg);
 
