@@ -16,14 +16,7 @@ timeout_s=${UMBRA_FW_TIMEOUT:-30}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Option ROMs must sum to zero over their length: set the last byte.
-cp "$rom" "$tmp/rom.bin"
-sum=0
-for b in $(od -An -tu1 -v "$tmp/rom.bin"); do sum=$(((sum + b) & 255)); done
-last=$(tail -c 1 "$tmp/rom.bin" | od -An -tu1 | tr -d ' ')
-fix=$(((256 - (sum - last) % 256) % 256))
-size=$(wc -c <"$tmp/rom.bin")
-printf "$(printf '\\%03o' "$fix")" | dd of="$tmp/rom.bin" bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/null
+sh "$(dirname "$0")/rom-checksum.sh" "$rom" "$tmp/rom.bin"
 
 extra=
 case ${emu##*/} in qemu*) extra="-net none" ;; esac
