@@ -14,11 +14,13 @@ static void debugcon_write(void *opaque, uint16_t off, uint32_t v, unsigned size
 {
     struct debugcon *d = opaque;
     uint8_t b = (uint8_t)v;
-    if (d->be.write)
-        d->be.write(d->be.opaque, &b, 1);
+    if (d->be.write) d->be.write(d->be.opaque, &b, 1);
 }
 
-void debugcon_reset(struct debugcon *d) { (void)d; }
+void debugcon_reset(struct debugcon *d)
+{
+    (void)d;
+}
 
 int debugcon_init(struct debugcon *d, struct bus *bus, const struct chardev *be, char *err,
                   size_t errlen)

@@ -27,7 +27,8 @@ static const char dma_signature[8] = {'Q', 'E', 'M', 'U', ' ', 'C', 'F', 'G'};
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
 static uint32_t get_be32(const uint8_t *p)
@@ -43,24 +44,21 @@ static const struct fwcfg_item *current_item(const struct fwcfg *f)
     if (key >= FWCFG_FILE_FIRST && key < FWCFG_FILE_FIRST + f->nfiles)
         return &f->files[key - FWCFG_FILE_FIRST];
     for (unsigned i = 0; i < f->nitems; i++)
-        if (f->items[i].key == key)
-            return &f->items[i];
+        if (f->items[i].key == key) return &f->items[i];
     return NULL;
 }
 
 static uint8_t data_read_byte(struct fwcfg *f)
 {
     const struct fwcfg_item *it = current_item(f);
-    if (!it || f->offset >= it->len)
-        return 0;
+    if (!it || f->offset >= it->len) return 0;
     return it->data[f->offset++];
 }
 
 static uint32_t port_read(void *opaque, uint16_t off, unsigned size)
 {
     struct fwcfg *f = opaque;
-    if (off == 1 && size == 1)
-        return data_read_byte(f);
+    if (off == 1 && size == 1) return data_read_byte(f);
     return 0; /* the selector is write-only */
 }
 
@@ -74,8 +72,8 @@ static void port_write(void *opaque, uint16_t off, uint32_t v, unsigned size)
         dev_log(f->log, DEV_LOG_GUEST_ERRORS,
                 "fw_cfg: write to the data port ignored (read-only since QEMU 2.4)\n");
     } else {
-        dev_log(f->log, DEV_LOG_GUEST_ERRORS, "fw_cfg: %u-byte write to selector offset %u\n",
-                size, off);
+        dev_log(f->log, DEV_LOG_GUEST_ERRORS, "fw_cfg: %u-byte write to selector offset %u\n", size,
+                off);
     }
 }
 
@@ -140,8 +138,7 @@ static void dma_transfer(struct fwcfg *f, uint64_t desc)
                 }
             }
         }
-        if (avail)
-            f->offset += n;
+        if (avail) f->offset += n;
         addr += n;
         length -= n;
     }
@@ -193,8 +190,7 @@ static void rebuild_dir(struct fwcfg *f)
 {
     uint32_t len = 4 + 64 * f->nfiles;
     uint8_t *d = calloc(1, len);
-    if (!d)
-        abort();
+    if (!d) abort();
     put_be32(d, f->nfiles);
     for (unsigned i = 0; i < f->nfiles; i++) {
         uint8_t *e = d + 4 + 64 * i;
@@ -216,17 +212,14 @@ static void rebuild_dir(struct fwcfg *f)
 static uint8_t *copy_data(const void *data, uint32_t len)
 {
     uint8_t *p = malloc(len ? len : 1);
-    if (!p)
-        abort();
-    if (len)
-        memcpy(p, data, len);
+    if (!p) abort();
+    if (len) memcpy(p, data, len);
     return p;
 }
 
 int fwcfg_add_bytes(struct fwcfg *f, uint16_t key, const void *data, uint32_t len)
 {
-    if (key == FWCFG_FILE_DIR || (key >= FWCFG_FILE_FIRST && key < 0x4000))
-        return -1;
+    if (key == FWCFG_FILE_DIR || (key >= FWCFG_FILE_FIRST && key < 0x4000)) return -1;
     for (unsigned i = 0; i < f->nitems; i++)
         if (f->items[i].key == key) {
             free(f->items[i].data);
@@ -234,8 +227,7 @@ int fwcfg_add_bytes(struct fwcfg *f, uint16_t key, const void *data, uint32_t le
             f->items[i].len = len;
             return 0;
         }
-    if (f->nitems == FWCFG_MAX_ITEMS)
-        return -1;
+    if (f->nitems == FWCFG_MAX_ITEMS) return -1;
     f->items[f->nitems++] = (struct fwcfg_item){key, copy_data(data, len), len, ""};
     return 0;
 }
@@ -264,13 +256,11 @@ int fwcfg_add_i64(struct fwcfg *f, uint16_t key, uint64_t v)
 
 int fwcfg_add_file(struct fwcfg *f, const char *name, const void *data, uint32_t len)
 {
-    if (f->nfiles == FWCFG_MAX_FILES || strlen(name) >= FWCFG_NAME_MAX)
-        return -1;
+    if (f->nfiles == FWCFG_MAX_FILES || strlen(name) >= FWCFG_NAME_MAX) return -1;
     unsigned pos = 0;
     while (pos < f->nfiles && strcmp(f->files[pos].name, name) < 0)
         pos++;
-    if (pos < f->nfiles && !strcmp(f->files[pos].name, name))
-        return -1;
+    if (pos < f->nfiles && !strcmp(f->files[pos].name, name)) return -1;
     memmove(&f->files[pos + 1], &f->files[pos], (f->nfiles - pos) * sizeof f->files[0]);
     struct fwcfg_item *it = &f->files[pos];
     memset(it, 0, sizeof *it);
@@ -311,8 +301,7 @@ int fwcfg_init(struct fwcfg *f, struct bus *bus, struct mmu *mmu, const struct d
 void fwcfg_destroy(struct fwcfg *f)
 {
     for (unsigned i = 0; i < f->nitems; i++)
-        if (f->items[i].key != FWCFG_FILE_DIR)
-            free(f->items[i].data);
+        if (f->items[i].key != FWCFG_FILE_DIR) free(f->items[i].data);
     for (unsigned i = 0; i < f->nfiles; i++)
         free(f->files[i].data);
     free(f->dir);
@@ -339,8 +328,7 @@ void fwcfg_save(struct fwcfg *f, struct state_buf *s)
 int fwcfg_load(struct fwcfg *f, const struct state_buf *s)
 {
     uint32_t version;
-    if (state_get(s, "fwcfg.version", &version, sizeof version) || version != 1)
-        return -1;
+    if (state_get(s, "fwcfg.version", &version, sizeof version) || version != 1) return -1;
     state_get(s, "fwcfg.selector", &f->selector, sizeof f->selector);
     state_get(s, "fwcfg.offset", &f->offset, sizeof f->offset);
     state_get(s, "fwcfg.dma_addr", &f->dma_addr, sizeof f->dma_addr);

@@ -14,8 +14,8 @@
 #include "devices/state.h"
 #include "mmu/mmu.h"
 
-#define FWCFG_PORT_SEL 0x510  /* 16-bit selector; 0x511: 8-bit data */
-#define FWCFG_PORT_DMA 0x514  /* 64-bit big-endian DMA address, high word first */
+#define FWCFG_PORT_SEL 0x510 /* 16-bit selector; 0x511: 8-bit data */
+#define FWCFG_PORT_DMA 0x514 /* 64-bit big-endian DMA address, high word first */
 
 /* Well-known selectors (docs/specs/fw_cfg.rst in QEMU). */
 #define FWCFG_SIGNATURE 0x0000

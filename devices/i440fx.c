@@ -5,7 +5,7 @@
  * DRAM control and timing, PAM0-6, DRB0-7, FDHC, MTT, CLT, SMRAM, ERRCMD,
  * ERRSTS (write-one-to-clear), TRC.
  *
- * Design choice: the registers are storage except PAM0-6 (§3.2.17), since
+ * Design choice: the registers are storage except PAM0-6, since
  * the emulated memory has no timings to program and no SMM exists.  Each
  * PAM nibble steers one segment of the BIOS area: RE (bit 0/4) sends reads
  * to DRAM instead of PCI (where the PIIX decodes the BIOS flash), WE (bit

@@ -19,10 +19,8 @@
 
 const char *pcbios_check_size(size_t size)
 {
-    if (size == 0 || size % PCBIOS_GRANULE)
-        return "size must be a non-zero multiple of 64 KiB";
-    if (size > PCBIOS_MAX_SIZE)
-        return "size must be at most 16 MiB";
+    if (size == 0 || size % PCBIOS_GRANULE) return "size must be a non-zero multiple of 64 KiB";
+    if (size > PCBIOS_MAX_SIZE) return "size must be at most 16 MiB";
     return NULL;
 }
 
@@ -48,14 +46,10 @@ int pcbios_map(struct mmu *mmu, struct i440fx *h, const uint8_t *bios, size_t si
 
 uint8_t pcbios_floppy_type(uint64_t bytes)
 {
-    if (!bytes)
-        return 0;
-    if (bytes <= 368640)
-        return 1;
-    if (bytes <= 737280)
-        return 3;
-    if (bytes <= 1228800)
-        return 2;
+    if (!bytes) return 0;
+    if (bytes <= 368640) return 1;
+    if (bytes <= 737280) return 3;
+    if (bytes <= 1228800) return 2;
     if (bytes <= 1474560 + 245760) /* 1.44M and its extended formats (1.68M/1.72M) */
         return 4;
     return 5;
@@ -63,14 +57,12 @@ uint8_t pcbios_floppy_type(uint64_t bytes)
 
 uint16_t pcbios_boot_nibbles(const char *order)
 {
-    if (!order || !*order)
-        order = "cad";
+    if (!order || !*order) order = "cad";
     uint16_t v = 0;
     unsigned n = 0;
     for (const char *p = order; *p && n < 3; p++) {
         unsigned code = *p == 'a' ? 1 : *p == 'c' ? 2 : *p == 'd' ? 3 : *p == 'n' ? 4 : 0;
-        if (code)
-            v |= (uint16_t)(code << (4 * n++));
+        if (code) v |= (uint16_t)(code << (4 * n++));
     }
     return v;
 }
@@ -81,10 +73,8 @@ uint16_t pcbios_boot_nibbles(const char *order)
 static void cmos_disk(uint8_t *c, unsigned at, uint64_t bytes)
 {
     uint64_t cyl = bytes / 512 / (16 * 63);
-    if (cyl > 16383)
-        cyl = 16383;
-    if (cyl == 0)
-        cyl = 1;
+    if (cyl > 16383) cyl = 16383;
+    if (cyl == 0) cyl = 1;
     c[at + 0] = (uint8_t)cyl;
     c[at + 1] = (uint8_t)(cyl >> 8);
     c[at + 2] = 16;
@@ -117,8 +107,7 @@ void pcbios_cmos_setup(struct rtc *rtc, const struct machine_config *cfg)
     c[0x12] = 0;
     c[0x19] = c[0x1a] = 0;
     for (unsigned d = 0; d < 2; d++) {
-        if (!cfg->ide[d] || cfg->ide_cdrom[d])
-            continue;
+        if (!cfg->ide[d] || cfg->ide_cdrom[d]) continue;
         c[0x12] |= d == 0 ? 0xf0 : 0x0f;
         c[0x19 + d] = 47;
         cmos_disk(c, d == 0 ? 0x1b : 0x24, cfg->ide[d]->size);
@@ -149,8 +138,7 @@ static size_t bootorder_text(const struct machine_config *cfg, char *buf, size_t
         for (unsigned i = 0; i < 4; i++) {
             bool want = (*p == 'c' && cfg->ide[i] && !cfg->ide_cdrom[i]) ||
                         (*p == 'd' && cfg->ide[i] && cfg->ide_cdrom[i]);
-            if (!want)
-                continue;
+            if (!want) continue;
             snprintf(line, sizeof line, "/pci@i0cf8/ide@1,1/drive@%u/disk@%u\n", i / 2, i % 2);
             len = append(buf, len, cap, line);
         }
@@ -168,8 +156,7 @@ static size_t bootorder_text(const struct machine_config *cfg, char *buf, size_t
 static bool user_has(const struct machine_config *cfg, const char *name)
 {
     for (unsigned i = 0; i < cfg->n_fw_files && i < 8; i++)
-        if (!strcmp(cfg->fw_files[i].name, name))
-            return true;
+        if (!strcmp(cfg->fw_files[i].name, name)) return true;
     return false;
 }
 
@@ -217,8 +204,7 @@ int pcbios_fwcfg_setup(struct fwcfg *f, const struct machine_config *cfg)
         uint8_t port[2] = {0xf8, 0x03};
         r |= add_default(f, cfg, "etc/sercon-port", port, sizeof port);
     }
-    if (r)
-        return -1;
+    if (r) return -1;
     for (unsigned i = 0; i < cfg->n_fw_files && i < 8; i++) {
         const struct machine_fw_file *ff = &cfg->fw_files[i];
         if (ff->size > UINT32_MAX || fwcfg_add_file(f, ff->name, ff->data, (uint32_t)ff->size))

@@ -33,8 +33,7 @@ void firmware_resolve(const char *name, char *path, size_t cap)
         return;
     }
     snprintf(path, cap, "%s", name);
-    if (access(path, F_OK) == 0 || strchr(name, '/'))
-        return;
+    if (access(path, F_OK) == 0 || strchr(name, '/')) return;
     snprintf(path, cap, "%s/%s", FIRMWARE_DIR, name);
 }
 
@@ -48,8 +47,7 @@ int firmware_load(struct firmware *fw, const char *name, char *err, size_t errle
         return -1;
     }
     long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
     const char *why = size < 0 ? "cannot tell its size" : pcbios_check_size((size_t)size);
     if (why) {
         fclose(f);
@@ -76,8 +74,7 @@ static void debugcon_write(void *opaque, const uint8_t *buf, size_t len)
     struct firmware *fw = opaque;
     while (len) {
         ssize_t n = write(fw->debugcon_fd, buf, len);
-        if (n <= 0)
-            return; /* a full disk or closed pipe loses debug text, nothing else */
+        if (n <= 0) return; /* a full disk or closed pipe loses debug text, nothing else */
         buf += n;
         len -= (size_t)n;
     }
@@ -86,15 +83,13 @@ static void debugcon_write(void *opaque, const uint8_t *buf, size_t len)
 static int open_debugcon(struct firmware *fw, struct cmdline *cl, char *err, size_t errlen)
 {
     const char *spec = cl->debugcon;
-    if (!spec || !strcmp(spec, "none") || !strcmp(spec, "null"))
-        return 0;
+    if (!spec || !strcmp(spec, "none") || !strcmp(spec, "null")) return 0;
     if (!strcmp(spec, "stdio")) {
         fw->debugcon_fd = dup(STDOUT_FILENO);
     } else if (!strncmp(spec, "file:", 5) && spec[5]) {
         fw->debugcon_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     } else {
-        snprintf(err, errlen, "-debugcon: unsupported backend '%s' (stdio, file:PATH, null)",
-                 spec);
+        snprintf(err, errlen, "-debugcon: unsupported backend '%s' (stdio, file:PATH, null)", spec);
         return -1;
     }
     if (fw->debugcon_fd < 0) {
@@ -128,8 +123,7 @@ int firmware_parse_fw_cfg(const char *spec, char **name, uint8_t **data, size_t 
             return -1;
         }
         p += len;
-        if (*p == ',')
-            p++;
+        if (*p == ',') p++;
     }
     if (!n || !nlen || (!file == !str)) {
         snprintf(err, errlen, "-fw_cfg: needs name=NAME and one of file=PATH or string=TEXT");
@@ -157,8 +151,7 @@ int firmware_parse_fw_cfg(const char *spec, char **name, uint8_t **data, size_t 
 
 int firmware_setup(struct firmware *fw, struct cmdline *cl, char *err, size_t errlen)
 {
-    if (firmware_load(fw, cl->bios, err, errlen))
-        return -1;
+    if (firmware_load(fw, cl->bios, err, errlen)) return -1;
     for (unsigned i = 0; i < cl->n_fw_cfg && i < 8; i++) {
         size_t size;
         if (firmware_parse_fw_cfg(cl->fw_cfg[i], &fw->fw_names[i], &fw->fw_data[i], &size, err,
@@ -171,8 +164,7 @@ int firmware_setup(struct firmware *fw, struct cmdline *cl, char *err, size_t er
     cl->cfg.bios_size = fw->bios_size;
     /* There is no window yet: the serial port is the console, and SeaBIOS
      * is told to print its screen there too (QEMU's -nographic). */
-    if (cl->serial == SERIAL_DEFAULT)
-        cl->nographic = true;
+    if (cl->serial == SERIAL_DEFAULT) cl->nographic = true;
     cl->cfg.serial_console = cl->nographic;
     return open_debugcon(fw, cl, err, errlen);
 }
@@ -187,7 +179,6 @@ void firmware_free(struct firmware *fw)
         fw->fw_names[i] = NULL;
         fw->fw_data[i] = NULL;
     }
-    if (fw->debugcon_fd >= 0)
-        close(fw->debugcon_fd);
+    if (fw->debugcon_fd >= 0) close(fw->debugcon_fd);
     fw->debugcon_fd = -1;
 }

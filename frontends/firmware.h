@@ -24,7 +24,10 @@ struct firmware {
     uint8_t *fw_data[8];
 };
 
-#define FIRMWARE_INIT {.debugcon_fd = -1}
+#define FIRMWARE_INIT                                                                              \
+    {                                                                                              \
+        .debugcon_fd = -1                                                                          \
+    }
 
 /* Where a -bios name is found: as given if it exists, else (a name without
  * a '/') in FIRMWARE_DIR; NULL = the default.  Writes the path tried last. */

@@ -61,31 +61,27 @@ START_TEST(fw_cfg_specs)
     uint8_t *data;
     size_t size;
     char err[512];
-    ck_assert_int_eq(firmware_parse_fw_cfg("name=opt/x,string=hello", &name, &data, &size, err,
-                                           sizeof err),
-                     0);
+    ck_assert_int_eq(
+        firmware_parse_fw_cfg("name=opt/x,string=hello", &name, &data, &size, err, sizeof err), 0);
     ck_assert_str_eq(name, "opt/x");
     ck_assert_uint_eq(size, 5);
     ck_assert_mem_eq(data, "hello", 5);
     free(name);
     free(data);
-    ck_assert_int_eq(firmware_parse_fw_cfg("opt/y,file=/etc/passwd", &name, &data, &size, err,
-                                           sizeof err),
-                     0);
+    ck_assert_int_eq(
+        firmware_parse_fw_cfg("opt/y,file=/etc/passwd", &name, &data, &size, err, sizeof err), 0);
     ck_assert_str_eq(name, "opt/y");
     free(name);
     free(data);
+    ck_assert_int_eq(firmware_parse_fw_cfg("name=opt/z", &name, &data, &size, err, sizeof err), -1);
     ck_assert_int_eq(
-        firmware_parse_fw_cfg("name=opt/z", &name, &data, &size, err, sizeof err), -1);
-    ck_assert_int_eq(firmware_parse_fw_cfg("name=a,file=/x,string=y", &name, &data, &size, err,
-                                           sizeof err),
-                     -1);
+        firmware_parse_fw_cfg("name=a,file=/x,string=y", &name, &data, &size, err, sizeof err), -1);
     ck_assert_int_eq(firmware_parse_fw_cfg("name=a,bogus=1", &name, &data, &size, err, sizeof err),
                      -1);
     ck_assert_ptr_nonnull(strstr(err, "bogus"));
-    ck_assert_int_eq(firmware_parse_fw_cfg("name=a,file=/nonexistent/f", &name, &data, &size, err,
-                                           sizeof err),
-                     -1);
+    ck_assert_int_eq(
+        firmware_parse_fw_cfg("name=a,file=/nonexistent/f", &name, &data, &size, err, sizeof err),
+        -1);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent/f"));
 }
 END_TEST
@@ -94,8 +90,8 @@ START_TEST(flags)
 {
     struct cmdline cl;
     char err[512];
-    char *ok[] = {"umbra", "-bios", "bios.bin", "-debugcon", "file:/tmp/x", "-fw_cfg",
-                  "name=opt/a,string=b"};
+    char *ok[] = {"umbra",       "-bios",   "bios.bin",           "-debugcon",
+                  "file:/tmp/x", "-fw_cfg", "name=opt/a,string=b"};
     ck_assert_ptr_null(cmdline_parse(&cl, 7, ok, err, sizeof err));
     ck_assert_str_eq(cl.bios, "bios.bin");
     ck_assert_str_eq(cl.debugcon, "file:/tmp/x");

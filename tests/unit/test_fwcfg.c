@@ -35,7 +35,10 @@ static void rig_free(struct rig *r)
     free(r);
 }
 
-static void select_item(struct rig *r, uint16_t key) { bus_out(&r->bus, 0x510, key, 2); }
+static void select_item(struct rig *r, uint16_t key)
+{
+    bus_out(&r->bus, 0x510, key, 2);
+}
 
 static void read_data(struct rig *r, void *buf, unsigned n)
 {
@@ -51,7 +54,8 @@ static uint32_t be32(const uint8_t *p)
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
 static uint32_t bswap32(uint32_t v)
@@ -132,7 +136,8 @@ START_TEST(directory_sorted_big_endian)
         ck_assert_msg(strcmp(prev, name) < 0, "'%s' listed after '%s'", name, prev);
         strcpy(prev, name);
         unsigned i = 0;
-        while (strcmp(names[i], name)) i++;
+        while (strcmp(names[i], name))
+            i++;
         ck_assert_uint_eq(be32(ent), 10 + 50 * i);
         uint16_t sel = (uint16_t)(ent[4] << 8 | ent[5]);
         ck_assert_uint_ge(sel, FWCFG_FILE_FIRST);
@@ -173,9 +178,8 @@ START_TEST(dma_read_skip_and_errors)
     uint8_t buf[64];
     memset(buf, 0xee, sizeof buf);
     mmu_phys_write(&r->mmu, 0x3000, buf, sizeof buf);
-    ck_assert_uint_eq(dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 40,
-                          0x3000),
-                      0);
+    ck_assert_uint_eq(
+        dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 40, 0x3000), 0);
     mmu_phys_read(&r->mmu, 0x3000, buf, 41);
     ck_assert_mem_eq(buf, data, 40);
     ck_assert_uint_eq(buf[40], 0xee); /* not one byte more */
@@ -195,27 +199,26 @@ START_TEST(dma_read_skip_and_errors)
     ck_assert_uint_eq(last, data[99]);
 
     /* Writes: no item is writable. */
-    ck_assert_uint_eq(dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_WRITE | (uint32_t)sel << 16, 4,
-                          0x3000),
-                      FWCFG_DMA_ERROR);
+    ck_assert_uint_eq(
+        dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_WRITE | (uint32_t)sel << 16, 4, 0x3000),
+        FWCFG_DMA_ERROR);
     select_item(r, sel);
     read_data(r, buf, 4);
     ck_assert_mem_eq(buf, data, 4);
     /* A destination outside RAM (1 MiB here), or beyond 4 GiB. */
-    ck_assert_uint_eq(dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 16,
-                          0xfffff8),
-                      FWCFG_DMA_ERROR);
-    ck_assert_uint_eq(dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 16,
-                          0x100000000ull),
-                      FWCFG_DMA_ERROR);
+    ck_assert_uint_eq(
+        dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 16, 0xfffff8),
+        FWCFG_DMA_ERROR);
+    ck_assert_uint_eq(
+        dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 16, 0x100000000ull),
+        FWCFG_DMA_ERROR);
     /* A descriptor outside RAM: nothing happens, nothing crashes. */
     bus_out(&r->bus, 0x518, bswap32(0xfff00000u), 4);
     /* The high address word applies to the next transfer only. */
     bus_out(&r->bus, 0x514, bswap32(1), 4);
     bus_out(&r->bus, 0x518, bswap32(0x1000), 4); /* descriptor at 4 GiB + 0x1000: ignored */
-    ck_assert_uint_eq(dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 4,
-                          0x3000),
-                      0);
+    ck_assert_uint_eq(
+        dma(r, 0x1000, FWCFG_DMA_SELECT | FWCFG_DMA_READ | (uint32_t)sel << 16, 4, 0x3000), 0);
     mmu_phys_read(&r->mmu, 0x3000, buf, 4);
     ck_assert_mem_eq(buf, data, 4);
     /* No operation bit: length is ignored, control still completes. */
@@ -237,8 +240,11 @@ START_TEST(machine_items)
 {
     unsigned mbs[] = {16, 128, 3584};
     for (unsigned k = 0; k < 3; k++) {
-        struct machine_config cfg = {.ram_mb = mbs[k], .icount = true, .bios = fake_bios(),
-                                     .bios_size = 0x10000, .serial_console = k == 1};
+        struct machine_config cfg = {.ram_mb = mbs[k],
+                                     .icount = true,
+                                     .bios = fake_bios(),
+                                     .bios_size = 0x10000,
+                                     .serial_console = k == 1};
         char err[256];
         struct machine *m = machine_create(&cfg, err, sizeof err);
         ck_assert_msg(m != NULL, "%s", err);

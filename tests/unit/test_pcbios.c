@@ -172,11 +172,15 @@ START_TEST(cpu_follows_pam_switch)
         0xb0, 0x11, 0xe6, 0xf4, 0xf4,       /* mov al, 0x11; out 0xf4, al; hlt */
     };
     memcpy(img + 0xe000, main_code, sizeof main_code);
-    static const uint8_t rom_sub[] = {0x43, 0xc3};                        /* inc bx; ret */
-    static const uint8_t ram_sub[] = {0xb0, 0x22, 0xe6, 0xf4, 0xf4};    /* exit 0x22 */
+    static const uint8_t rom_sub[] = {0x43, 0xc3};                   /* inc bx; ret */
+    static const uint8_t ram_sub[] = {0xb0, 0x22, 0xe6, 0xf4, 0xf4}; /* exit 0x22 */
     memcpy(img + 0xe100, rom_sub, sizeof rom_sub);
-    struct machine_config cfg = {.ram_mb = 4, .icount = true, .bios = img, .bios_size = 0x10000,
-                                 .debug_exit = true, .debug_exit_base = 0xf4,
+    struct machine_config cfg = {.ram_mb = 4,
+                                 .icount = true,
+                                 .bios = img,
+                                 .bios_size = 0x10000,
+                                 .debug_exit = true,
+                                 .debug_exit_base = 0xf4,
                                  .debug_exit_size = 4};
     struct machine *m = new_machine(&cfg);
     struct mmu *mmu = machine_mmu(m);
@@ -197,8 +201,14 @@ static uint8_t cmos(struct machine *m, uint8_t idx)
     return (uint8_t)inp(m, 0x71, 1);
 }
 
-static int no_read(void *o, uint64_t off, void *buf, size_t len) { return -5; }
-static int no_write(void *o, uint64_t off, const void *buf, size_t len) { return -5; }
+static int no_read(void *o, uint64_t off, void *buf, size_t len)
+{
+    return -5;
+}
+static int no_write(void *o, uint64_t off, const void *buf, size_t len)
+{
+    return -5;
+}
 
 START_TEST(cmos_memory_bytes)
 {
@@ -206,8 +216,8 @@ START_TEST(cmos_memory_bytes)
     uint8_t img[0x10000];
     memset(img, 0xf4, sizeof img);
     for (unsigned k = 0; k < 5; k++) {
-        struct machine_config cfg = {.ram_mb = mbs[k], .icount = true, .bios = img,
-                                     .bios_size = sizeof img};
+        struct machine_config cfg = {
+            .ram_mb = mbs[k], .icount = true, .bios = img, .bios_size = sizeof img};
         struct machine *m = new_machine(&cfg);
         uint64_t ram = (uint64_t)mbs[k] << 20;
         ck_assert_uint_eq(cmos(m, 0x15) | cmos(m, 0x16) << 8, 640);
@@ -246,23 +256,23 @@ START_TEST(cmos_drives_and_boot_order)
     struct block_backend fd1 = {.size = 737280, .read = no_read, .write = no_write};
     struct block_backend hd0 = {.size = 100u << 20, .read = no_read, .write = no_write};
     struct block_backend cd = {.size = 600u << 20, .read = no_read, .write = no_write};
-    struct machine_config cfg = {.ram_mb = 8, .icount = true, .bios = img,
-                                 .bios_size = sizeof img, .boot_order = "dca"};
+    struct machine_config cfg = {
+        .ram_mb = 8, .icount = true, .bios = img, .bios_size = sizeof img, .boot_order = "dca"};
     cfg.floppy[0] = &fd0;
     cfg.floppy[1] = &fd1;
     cfg.ide[0] = &hd0;
     cfg.ide[1] = &cd;
     cfg.ide_cdrom[1] = true;
     struct machine *m = new_machine(&cfg);
-    ck_assert_uint_eq(cmos(m, 0x10), 0x43);           /* 1.44M, 720K */
-    ck_assert_uint_eq(cmos(m, 0x14) & 0xc1, 0x41);    /* two diskette drives */
-    ck_assert_uint_eq(cmos(m, 0x12), 0xf0);           /* one ATA disk: the CD is not one */
+    ck_assert_uint_eq(cmos(m, 0x10), 0x43);        /* 1.44M, 720K */
+    ck_assert_uint_eq(cmos(m, 0x14) & 0xc1, 0x41); /* two diskette drives */
+    ck_assert_uint_eq(cmos(m, 0x12), 0xf0);        /* one ATA disk: the CD is not one */
     ck_assert_uint_eq(cmos(m, 0x19), 47);
     ck_assert_uint_eq(cmos(m, 0x1b) | cmos(m, 0x1c) << 8, (100u << 20) / 512 / (16 * 63));
     ck_assert_uint_eq(cmos(m, 0x1d), 16);
     ck_assert_uint_eq(cmos(m, 0x23), 63);
-    ck_assert_uint_eq(cmos(m, 0x3d), 0x23);           /* d=3 first, c=2 second */
-    ck_assert_uint_eq(cmos(m, 0x38) & 0xf0, 0x10);    /* a=1 third */
+    ck_assert_uint_eq(cmos(m, 0x3d), 0x23);        /* d=3 first, c=2 second */
+    ck_assert_uint_eq(cmos(m, 0x38) & 0xf0, 0x10); /* a=1 third */
     machine_destroy(m);
 
     ck_assert_uint_eq(pcbios_floppy_type(368640), 1);
