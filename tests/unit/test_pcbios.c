@@ -2,7 +2,8 @@
  * (devices/pcbios.c, devices/i440fx.c, mmu windows): the BIOS image at the
  * top of 4 GiB and its tail at 0xE0000-0xFFFFF; each PAM mode (reads from
  * ROM or RAM, writes to RAM or dropped) seen through the CPU's soft TLB and
- * through DMA, for a ROM-backed and a PCI-backed segment; a CPU that
+ * through DMA, for a ROM-backed and a PCI-backed segment, also through
+ * paging under both MMU strategies; a CPU that
  * switches PAM under its own feet and then runs the shadow copy; and the
  * CMOS bytes SeaBIOS reads, for several -m values, boot orders and drives. */
 #include <check.h>
@@ -195,6 +196,45 @@ START_TEST(cpu_follows_pam_switch)
 }
 END_TEST
 
+/* The same switch seen through paging (both MMU strategies): a virtual page
+ * mapped onto 0xF0000 must follow PAM, so the shadow tables and every soft
+ * TLB built over the window are dropped when it is rerouted. */
+START_TEST(pam_through_paging)
+{
+    uint8_t *img = make_image();
+    struct machine_config cfg = {.ram_mb = 8,
+                                 .icount = true,
+                                 .bios = img,
+                                 .bios_size = IMG,
+                                 .mmu_strategy = _i ? MMU_WALK : MMU_SHADOW};
+    struct machine *m = new_machine(&cfg);
+    struct mmu *mmu = machine_mmu(m);
+    /* Page directory at 0x10000, one page table at 0x11000 mapping
+     * 0x40000000 -> 0xF0000 (writable). */
+    uint32_t pde = 0x11000 | 0x7, pte = 0xf0000 | 0x67;
+    mmu_phys_write(mmu, 0x10000 + (0x40000000u >> 22) * 4, &pde, 4);
+    mmu_phys_write(mmu, 0x11000, &pte, 4);
+    struct paging_mode pm = {.pg = true, .cr3 = 0x10000};
+    mmu_set_paging(mmu, &pm);
+    mmu->ram[0xf0010] = 0x5a;
+    ck_assert_uint_eq(mmu_read8(mmu, 0x40000010u), rom_byte(0xf0010)); /* mode 0: ROM */
+    pam_write(m, 0x59, 0x30);
+    ck_assert_uint_eq(mmu_read8(mmu, 0x40000010u), 0x5a); /* RAM now */
+    mmu_write8(mmu, 0x40000010u, 0x6b);
+    ck_assert_uint_eq(mmu->ram[0xf0010], 0x6b);
+    pam_write(m, 0x59, 0x10); /* write-protected */
+    mmu_write8(mmu, 0x40000010u, 0x7c);
+    ck_assert_uint_eq(mmu_read8(mmu, 0x40000010u), 0x6b);
+    ck_assert_uint_eq(mmu->ram[0xf0010], 0x6b);
+    pam_write(m, 0x59, 0x00);
+    ck_assert_uint_eq(mmu_read8(mmu, 0x40000010u), rom_byte(0xf0010));
+    char why[256];
+    ck_assert_msg(mmu_audit(mmu, true, why, sizeof why) == 0, "%s", why);
+    machine_destroy(m);
+    free(img);
+}
+END_TEST
+
 static uint8_t cmos(struct machine *m, uint8_t idx)
 {
     outp(m, 0x70, idx, 1);
@@ -306,6 +346,7 @@ int main(void)
     tcase_add_test(tc, bios_mapped_high_and_low);
     tcase_add_loop_test(tc, pam_modes, 0, 3);
     tcase_add_test(tc, cpu_follows_pam_switch);
+    tcase_add_loop_test(tc, pam_through_paging, 0, 2);
     tcase_add_test(tc, cmos_memory_bytes);
     tcase_add_test(tc, cmos_drives_and_boot_order);
     tcase_add_test(tc, bad_image_sizes_refused);
