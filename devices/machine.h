@@ -47,6 +47,18 @@ struct machine_config {
     const uint8_t *vga_bios;
     size_t vga_bios_size;
     bool serial_console; /* -nographic: firmware prints to COM1 too */
+    /* -debugcon: QEMU's isa-debugcon at port 0x402 (SeaBIOS's debug log);
+     * write == NULL means no device. */
+    struct chardev debugcon;
+    /* -fw_cfg name=N,file=F|string=S: extra fw_cfg files for the firmware
+     * (e.g. "genroms/x.bin", an option ROM SeaBIOS runs); data is the
+     * frontend's. */
+    struct machine_fw_file {
+        const char *name;
+        const uint8_t *data;
+        size_t size;
+    } fw_files[8];
+    unsigned n_fw_files;
     /* Storage, opened by the frontend (frontends/block.h) and owned by it.
      * ide[]: primary master, primary slave, secondary master, secondary
      * slave; NULL = no drive. */

@@ -35,6 +35,7 @@
 
 #include "devices/bus.h"
 #include "devices/clock.h"
+#include "devices/debugcon.h"
 #include "devices/debugexit.h"
 #include "devices/irq.h"
 #include "devices/log.h"
@@ -49,6 +50,8 @@
 #include "devices/pit.h"
 #include "devices/rtc.h"
 #include "devices/ferr.h"
+#include "devices/fwcfg.h"
+#include "devices/pcbios.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
 
@@ -78,7 +81,9 @@ struct machine {
     struct debugexit debugexit;
     struct sysctl sysctl;
     struct ferr ferr;
-    bool cpu_ready, mmu_ready;
+    struct fwcfg fwcfg; /* with firmware only (cfg.bios) */
+    struct debugcon debugcon;
+    bool cpu_ready, mmu_ready, fwcfg_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
     void *boot_opaque;
@@ -226,6 +231,22 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
         snprintf(err, errlen, "cannot map the APIC and PCI memory regions");
         return -1;
     }
+    /* Firmware: the BIOS image, shadow RAM under PAM, fw_cfg and the CMOS
+     * bytes it reads (pcbios.c). */
+    if (cfg->bios) {
+        if (pcbios_map(&m->mmu, &m->i440fx, cfg->bios, cfg->bios_size, err, errlen) ||
+            fwcfg_init(&m->fwcfg, &m->bus, &m->mmu, &m->log, err, errlen))
+            return -1;
+        m->fwcfg_ready = true;
+        if (pcbios_fwcfg_setup(&m->fwcfg, cfg)) {
+            snprintf(err, errlen, "-fw_cfg: a file name is repeated, too long (55 characters "
+                                  "at most) or one too many");
+            return -1;
+        }
+        pcbios_cmos_setup(&m->rtc, cfg);
+    }
+    if (cfg->debugcon.write && debugcon_init(&m->debugcon, &m->bus, &cfg->debugcon, err, errlen))
+        return -1;
     if (cfg->debug_exit &&
         debugexit_init(&m->debugexit, &m->bus, cfg->debug_exit_base ? cfg->debug_exit_base : 0xf4,
                        cfg->debug_exit_size ? cfg->debug_exit_size : 4, debug_exit, m, err,
@@ -283,6 +304,8 @@ void machine_destroy(struct machine *m)
 {
     if (!m)
         return;
+    if (m->fwcfg_ready)
+        fwcfg_destroy(&m->fwcfg);
     if (m->cpu_ready)
         cpu_destroy(&m->cpu);
     if (m->mmu_ready)
@@ -317,6 +340,8 @@ void machine_reset(struct machine *m)
     sysctl_reset(&m->sysctl);
     ferr_reset(&m->ferr);
     debugexit_reset(&m->debugexit);
+    if (m->fwcfg_ready)
+        fwcfg_reset(&m->fwcfg);
     cpu_reset(&m->cpu);
     sync_apic_base(m);
     m->slice_base = m->cpu.stats.insns; /* in case the reset cleared the counters */
@@ -374,6 +399,12 @@ int machine_run(struct machine *m)
         m->slice_base = m->cpu.stats.insns;
 
         if (r == CPU_EXIT_SHUTDOWN) {
+            /* A reset requested earlier in the same block (SeaBIOS writes
+             * 0xcf9 and then faults on purpose) came first. */
+            if (m->cfg.no_reboot && m->reset_pending) {
+                stop_with(m, STOP_RESET, 0);
+                break;
+            }
             if (m->cfg.no_reboot) {
                 stop_with(m, STOP_TRIPLE_FAULT, 2);
                 break;

@@ -362,7 +362,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         /* Everything below takes an argument. */
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
                                                "-serial", "-display", "-device", "-d",
-                                               "-D",      "-icount",  "-mmu"};
+                                               "-D",      "-icount",  "-mmu",
+                                               "-bios",   "-debugcon", "-fw_cfg"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
             known |= strcmp(opt, with_arg[k]) == 0;
@@ -410,6 +411,16 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             cl->cfg.mmu_strategy = cl->mmu_walk ? MMU_WALK : MMU_SHADOW;
         } else if (!strcmp(opt, "-icount")) {
             e = parse_icount(cl, v, err, errlen);
+        } else if (!strcmp(opt, "-bios")) {
+            if (!*v) return fail(err, errlen, "-bios: empty file name");
+            cl->bios = v; /* looked up by frontends/firmware.c */
+        } else if (!strcmp(opt, "-debugcon")) {
+            cl->debugcon = v;
+        } else if (!strcmp(opt, "-fw_cfg")) {
+            if (cl->n_fw_cfg == sizeof cl->fw_cfg / sizeof cl->fw_cfg[0])
+                return fail(err, errlen, "-fw_cfg: at most %zu files",
+                            sizeof cl->fw_cfg / sizeof cl->fw_cfg[0]);
+            cl->fw_cfg[cl->n_fw_cfg++] = v;
         }
         if (e) return e;
     }
@@ -420,7 +431,13 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         if (e) return e;
     }
     if (cl->append && !cl->kernel) return fail(err, errlen, "-append: needs -kernel");
-    if (cl->demo && cl->kernel) return fail(err, errlen, "-demo: conflicts with -kernel");
+    if (cl->demo && (cl->kernel || cl->bios || cl->n_fw_cfg || cl->debugcon))
+        return fail(err, errlen, "-demo: conflicts with %s",
+                    cl->kernel ? "-kernel" : cl->bios ? "-bios" : cl->n_fw_cfg ? "-fw_cfg" : "-debugcon");
+    /* -kernel boots without firmware (frontends/linuxboot.c, multiboot.c). */
+    if (cl->kernel && (cl->bios || cl->n_fw_cfg || cl->debugcon))
+        return fail(err, errlen, "%s: only without -kernel (kernels boot without firmware)",
+                    cl->bios ? "-bios" : cl->n_fw_cfg ? "-fw_cfg" : "-debugcon");
     return NULL;
 }
 
@@ -434,7 +451,8 @@ void cmdline_usage(FILE *out)
     fputs("usage: umbra [options]\n"
           "With no -kernel, Umbra boots its default guest: Debian's i686 Linux kernel\n"
           "and a busybox shell on the serial console, built from Debian packages at\n"
-          "build time (roms/default-guest.sh).\n"
+          "build time (roms/default-guest.sh).  With -bios, -fw_cfg or -debugcon it\n"
+          "boots the firmware instead (Debian's SeaBIOS by default).\n"
           "\n"
           "  -m SIZE              guest RAM (MiB, or with a suffix: 256M, 1G; 1M..3584M)\n"
           "  -kernel FILE         boot a Linux bzImage or a Multiboot v1 kernel (ELF32 or\n"
@@ -443,6 +461,10 @@ void cmdline_usage(FILE *out)
           "  -initrd FILE         Linux: the initial RAM disk\n"
           "  -initrd 'F ARGS,...' Multiboot: modules, comma-separated (\",,\" is a comma)\n"
           "  -demo                boot the small built-in demo guest (prints CPU facts)\n"
+          "  -bios FILE           firmware image (default /usr/share/seabios/bios-256k.bin;\n"
+          "                       names without '/' are also looked up there)\n"
+          "  -debugcon DEV        port 0x402 debug console: stdio | file:PATH | null\n"
+          "  -fw_cfg [name=]N,file=F|string=S  a file for the firmware (fw_cfg)\n"
           "  -nographic           no window; the serial port on stdio (Ctrl-A X quits)\n"
           "  -display none        no window\n"
           "  -serial DEV          COM1: stdio | file:PATH | null | none\n"

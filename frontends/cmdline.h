@@ -33,8 +33,12 @@ struct cmdline {
     struct machine_config cfg; /* ram_mb, no_reboot, icount*, log_mask, debug_exit* */
     bool ram_given;
 
-    const char *kernel; /* NULL: the default guest (main.c) */
+    const char *kernel; /* NULL: the default guest, or the firmware (main.c) */
     bool demo;          /* -demo: the built-in demo guest instead */
+    const char *bios;     /* -bios FILE; NULL = Debian's SeaBIOS */
+    const char *debugcon; /* -debugcon stdio|file:PATH|null; NULL = none */
+    const char *fw_cfg[8]; /* -fw_cfg specs, parsed and loaded by frontends/firmware.c */
+    unsigned n_fw_cfg;
     const char *append;
     struct cmdline_module *modules;
     size_t nmodules;

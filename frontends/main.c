@@ -1,7 +1,7 @@
 /*
  * main.c — the umbra program: parse the command line, check every input,
  * build the machine, boot a Linux bzImage or a Multiboot kernel (or the
- * built-in demo guest), run, and report how it ended.
+ * firmware), run, and report how it ended.
  *
  * -kernel takes either format, as QEMU's does: a file with the Linux setup
  * header ("HdrS") is Linux, one with a multiboot magic number in its first
@@ -14,7 +14,10 @@
  * With no -kernel, Umbra boots its default guest: Debian's i686 kernel and a
  * busybox initramfs that roms/default-guest.sh builds from Debian packages
  * at build time into UMBRA_DEFAULT_GUEST_DIR, with a shell on the serial
- * console (stdio).  -demo boots the small demo guest instead (roms/demo.asm,
+ * console (stdio).  A firmware flag (-bios, -fw_cfg, -debugcon) boots the
+ * firmware from the reset vector instead (frontends/firmware.c: Debian's
+ * SeaBIOS unless -bios says otherwise), with the serial port on stdio as
+ * SeaBIOS's console.  -demo boots the small demo guest (roms/demo.asm,
  * embedded at build time), which prints its banner through COM1 and exits
  * through the isa-debug-exit device with status 1 ((0 << 1) | 1).
  *
@@ -30,6 +33,7 @@
 #include "devices/machine.h"
 #include "frontends/chardev.h"
 #include "frontends/cmdline.h"
+#include "frontends/firmware.h"
 #include "frontends/linuxboot.h"
 #include "frontends/log.h"
 #include "frontends/multiboot.h"
@@ -243,6 +247,13 @@ static void on_quit(void *opaque)
 #define UMBRA_DEFAULT_GUEST_DIR ""
 #endif
 
+/* Without -kernel: a firmware flag asks for the firmware, else the default
+ * guest boots. */
+static bool boots_firmware(const struct cmdline *cl)
+{
+    return cl->bios || cl->n_fw_cfg || cl->debugcon;
+}
+
 /* Point the command line at the default guest's kernel and initrd, with a
  * serial console; -m and -append still apply.  The paths live in `paths`. */
 static int select_default_guest(struct cmdline *cl, char paths[2][4096], char *err, size_t errlen)
@@ -293,7 +304,8 @@ int main(int argc, char **argv)
     }
 
     char default_paths[2][4096];
-    if (!cl.kernel && !cl.demo && select_default_guest(&cl, default_paths, err, sizeof err)) {
+    bool firmware = !cl.kernel && !cl.demo && boots_firmware(&cl);
+    if (!cl.kernel && !cl.demo && !firmware && select_default_guest(&cl, default_paths, err, sizeof err)) {
         fprintf(stderr, "umbra: %s\n", err);
         cmdline_free(&cl);
         return 1;
@@ -318,9 +330,13 @@ int main(int argc, char **argv)
     struct machine *m = NULL;
     bool serial_open = false;
 
+    /* The firmware boots from the reset vector; a kernel is placed by its loader. */
+    struct firmware fw = FIRMWARE_INIT;
     enum kernel_kind kind = KERNEL_DEMO;
-    int r = cl.kernel ? detect_kernel(cl.kernel, &kind, err, sizeof err) : 0;
-    if (r == 0)
+    int r = firmware ? firmware_setup(&fw, &cl, err, sizeof err)
+            : cl.kernel ? detect_kernel(cl.kernel, &kind, err, sizeof err)
+                        : 0;
+    if (r == 0 && !firmware)
         r = kind == KERNEL_LINUX ? load_linux(&lb, &cl, err, sizeof err)
                                  : load_multiboot(&mb, &cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
@@ -350,7 +366,7 @@ int main(int argc, char **argv)
     machine_cpu(m)->hooks.exception = on_exception;
     if (kind == KERNEL_LINUX)
         machine_set_boot_hook(m, linuxboot_boot_hook, &lb);
-    else
+    else if (!firmware)
         machine_set_boot_hook(m, multiboot_boot_hook, &mb);
     machine_reset(m); /* machine_create reset it before the hook existed */
 
@@ -375,6 +391,7 @@ out:
     log_close(&log);
     multiboot_free(&mb);
     linuxboot_free(&lb);
+    firmware_free(&fw);
     cmdline_free(&cl);
     return status;
 }

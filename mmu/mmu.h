@@ -81,6 +81,11 @@ struct phys_region {
     const struct mmio_ops *ops;
     void *opaque;
     const char *name;
+    /* A chipset window (mmu_map_window): host is borrowed, not owned, and
+     * writes go to RAM at the same GPA only when write_ram is set (a RAM
+     * read with writes dropped, or a ROM read with writes to RAM). */
+    bool window;
+    bool write_ram;
 };
 
 /* 32 bytes, so that indexing is a shift. */
@@ -124,7 +129,7 @@ struct mmu_stats {
 #define TRACK_CODE 0x01u   /* decoded code lives here (the CPU's block cache) */
 #define TRACK_SHADOW 0x02u /* a guest page table with in-sync shadow pages */
 
-#define MMU_MAX_REGIONS 32
+#define MMU_MAX_REGIONS 64 /* the PAM windows alone take 13 */
 
 struct mmu_shadow; /* mmu_internal.h: roots, shadow pages, per-root TLBs */
 
@@ -175,6 +180,15 @@ int mmu_map_rom(struct mmu *m, uint32_t gpa, const void *data, uint32_t size, co
 int mmu_map_mmio(struct mmu *m, uint32_t gpa, uint32_t size, const struct mmio_ops *ops,
                  void *opaque, const char *name);
 const struct phys_region *mmu_find_region(struct mmu *m, uint32_t gpa);
+/* A window over RAM whose reads and writes a chipset steers separately (the
+ * i440FX's PAM shadow RAM).  It starts as plain RAM; returns a handle >= 0,
+ * or a negative errno.  RAM must cover [gpa, gpa + size). */
+int mmu_map_window(struct mmu *m, uint32_t gpa, uint32_t size, const char *name);
+/* Reads come from RAM (read_ram), else from rom (size bytes, kept by the
+ * caller; NULL = nothing answers: all-ones); writes go to RAM or are
+ * dropped.  Flushes translations and drops decoded code there on a change. */
+void mmu_route_window(struct mmu *m, int handle, bool read_ram, const uint8_t *rom,
+                      bool write_ram);
 void mmu_set_a20(struct mmu *m, bool enabled);
 /* Emulator/DMA access to guest-physical memory. Writes pass the write
  * tracking; MMIO is reached; unmapped reads give all-ones. */

@@ -51,7 +51,7 @@ void mmu_destroy(struct mmu *m)
 {
     shadow_destroy(m);
     for (int i = 0; i < m->nregions; i++)
-        if (m->regions[i].kind == PHYS_ROM)
+        if (m->regions[i].kind == PHYS_ROM && !m->regions[i].window)
             free(m->regions[i].host);
     if (m->ram)
         munmap(m->ram, m->ram_size);
@@ -100,6 +100,42 @@ int mmu_map_mmio(struct mmu *m, uint32_t gpa, uint32_t size, const struct mmio_o
     r->name = name;
     mmu_phys_map_changed(m);
     return 0;
+}
+
+int mmu_map_window(struct mmu *m, uint32_t gpa, uint32_t size, const char *name)
+{
+    if ((uint64_t)gpa + size > m->ram_size || ((gpa | size) & ~PAGE_MASK))
+        return -EINVAL;
+    struct phys_region *r = add_region(m, gpa, size);
+    if (!r)
+        return -ENOSPC;
+    r->kind = PHYS_RAM;
+    r->host = m->ram + gpa;
+    r->name = name;
+    r->window = true;
+    r->write_ram = true;
+    mmu_phys_map_changed(m);
+    return (int)(r - m->regions);
+}
+
+void mmu_route_window(struct mmu *m, int handle, bool read_ram, const uint8_t *rom,
+                      bool write_ram)
+{
+    if (handle < 0 || handle >= m->nregions || !m->regions[handle].window)
+        return;
+    struct phys_region *r = &m->regions[handle];
+    enum phys_kind kind = read_ram ? PHYS_RAM : rom ? PHYS_ROM : PHYS_UNMAPPED;
+    uint8_t *host = read_ram ? m->ram + r->start : (uint8_t *)rom;
+    if (r->kind == kind && r->host == host && r->write_ram == write_ram)
+        return;
+    r->kind = kind;
+    r->host = host;
+    r->write_ram = write_ram;
+    mmu_phys_map_changed(m);
+    /* Chained blocks skip the lookup that would notice the bytes now come
+     * from elsewhere: drop whatever was decoded in the window. */
+    if (m->code_write)
+        m->code_write(m->code_opaque, r->start, r->size);
 }
 
 const struct phys_region *mmu_find_region(struct mmu *m, uint32_t gpa)
@@ -156,15 +192,22 @@ void mmu_phys_store_src(struct mmu *m, uint32_t gpa, uint32_t v, unsigned size, 
     }
     uint32_t off = gpa - r->start;
     switch (r->kind) {
-    case PHYS_RAM:
-        memcpy(r->host + off, &v, size);
-        mmu_note_ram_write_src(m, gpa, size, src);
-        return;
     case PHYS_MMIO:
         m->stats.mmio_accesses++;
         r->ops->write(r->opaque, off, v, size);
         return;
-    default: /* ROM: writes are dropped, as on a real board */
+    case PHYS_RAM:
+        if (!r->window) {
+            memcpy(r->host + off, &v, size);
+            mmu_note_ram_write_src(m, gpa, size, src);
+            return;
+        }
+        /* fall through */
+    default: /* ROM: writes are dropped, as on a real board... */
+        if (r->window && r->write_ram) { /* ...unless the chipset sends them to RAM */
+            memcpy(m->ram + gpa, &v, size);
+            mmu_note_ram_write_src(m, gpa, size, src);
+        }
         return;
     }
 }
@@ -196,7 +239,7 @@ void mmu_phys_write(struct mmu *m, uint32_t gpa, const void *buf, uint32_t len)
     const uint8_t *in = buf;
     while (len) {
         const struct phys_region *r = mmu_find_region(m, gpa);
-        if (r && r->kind == PHYS_RAM) {
+        if (r && r->kind == PHYS_RAM && (!r->window || r->write_ram)) {
             uint32_t n = r->size - (gpa - r->start);
             uint32_t to_page = PAGE_SIZE - (gpa & ~PAGE_MASK);
             if (n > to_page)

@@ -295,7 +295,7 @@ static struct tlb_entry *fill(struct mmu *m, uint32_t gva, bool user, const stru
     e->tag_read = page;
     e->tag_fetch = x->nx ? TLB_INVALID : page;
     bool may_write = x->writable || (!user && !m->paging.wp);
-    bool ram = r->kind == PHYS_RAM;
+    bool ram = r->kind == PHYS_RAM && (!r->window || r->write_ram);
     bool tracked = ram && m->page_track[page_gpa >> PAGE_SHIFT];
     e->tag_write = (ram && may_write && x->dirty && !tracked) ? page : TLB_INVALID;
     if (e->tag_write != TLB_INVALID)
