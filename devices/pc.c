@@ -49,6 +49,7 @@
 #include "devices/pit.h"
 #include "devices/rtc.h"
 #include "devices/ferr.h"
+#include "devices/ide.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
 
@@ -78,6 +79,7 @@ struct machine {
     struct debugexit debugexit;
     struct sysctl sysctl;
     struct ferr ferr;
+    struct ide ide;
     bool cpu_ready, mmu_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -211,6 +213,10 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
         sysctl_init(&m->sysctl, &m->bus, set_a20, guest_reset, m, err, errlen) ||
         ferr_init(&m->ferr, &m->bus, ISA_IRQ(13), err, errlen))
         return -1;
+    /* PIIX3 function 1: the IDE controller on IRQ 14 and 15. */
+    if (ide_init(&m->ide, &m->pci, &m->bus, &m->mmu, ISA_IRQ(14), ISA_IRQ(15), cfg->ide,
+                 cfg->ide_cdrom, 0x09, &m->log, err, errlen))
+        return -1;
     m->cpu.fpu.ferr_changed = ferr_set_level;
     m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
@@ -312,6 +318,7 @@ void machine_reset(struct machine *m)
     pci_bus_reset(&m->pci);
     i440fx_reset(&m->i440fx);
     piix3_reset(&m->piix3);
+    ide_reset(&m->ide);
     ioapic_reset(&m->ioapic);
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
@@ -413,6 +420,7 @@ void machine_firmware_pci_setup(struct machine *m)
 {
     pci_firmware_assign_bars(&m->pci, 0xc000);
     uint16_t level = piix3_firmware_route_irqs(&m->piix3);
+    ide_firmware_setup(&m->ide);
     /* PCI interrupts are shared and level-triggered. */
     bus_out(&m->bus, 0x4d0, bus_in(&m->bus, 0x4d0, 1) | (level & 0xff), 1);
     bus_out(&m->bus, 0x4d1, bus_in(&m->bus, 0x4d1, 1) | (level >> 8), 1);
