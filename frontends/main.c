@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "devices/machine.h"
+#include "frontends/block.h"
 #include "frontends/chardev.h"
 #include "frontends/cmdline.h"
 #include "frontends/linuxboot.h"
@@ -284,6 +285,8 @@ int main(int argc, char **argv)
         r = kind == KERNEL_LINUX ? load_linux(&lb, &cl, err, sizeof err)
                                  : load_multiboot(&mb, &cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
+    /* Disk images: a bad or corrupt one fails here, naming the file. */
+    if (r == 0) r = block_open_drives(cl.drives, cl.ndrives, cl.snapshot, &cl.cfg, err, sizeof err);
     if (r == 0) {
         /* -serial stdio keeps QEMU's mux escapes only with -nographic. */
         r = chardev_open(&serial, cl.serial, cl.serial_path, cl.nographic, on_quit, &quit, err,
@@ -332,6 +335,7 @@ out:
     if (serial_open) chardev_close(&serial);
     signal_tty = NULL;
     machine_destroy(m);
+    block_close_drives(&cl.cfg);
     log_close(&log);
     multiboot_free(&mb);
     linuxboot_free(&lb);
