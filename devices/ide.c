@@ -1053,6 +1053,18 @@ void ide_firmware_setup(struct ide *ide)
     pci_config_write(b, 0, ide->dev.devfn, IDETIM + 2, IDETIM_IDE, 2);
 }
 
+int ide_disk_geometry(const struct ide *ide, int n, uint16_t *cyls, uint8_t *heads,
+                      uint8_t *secs)
+{
+    if (n < 0 || n > 3) return -1;
+    const struct ide_drive *d = &ide->ch[n >> 1].drive[n & 1];
+    if (!d->be || d->atapi) return -1;
+    *cyls = d->cyls;
+    *heads = (uint8_t)d->heads;
+    *secs = (uint8_t)d->secs;
+    return 0;
+}
+
 int ide_cdrom_change(struct ide *ide, int n, struct block_backend *be)
 {
     if (n < 0 || n > 3) return -1;

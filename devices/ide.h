@@ -116,6 +116,10 @@ int ide_load(struct ide *ide, const struct state_buf *s);
 /* What firmware does before an OS for direct boot: enable both channels'
  * decode (IDETIM bit 15) as SeaBIOS does. */
 void ide_firmware_setup(struct ide *ide);
+/* The default CHS geometry of ATA disk n (0-3) for the firmware's CMOS
+ * tables; -1 if drive n is not an ATA disk. */
+int ide_disk_geometry(const struct ide *ide, int n, uint16_t *cyls, uint8_t *heads,
+                      uint8_t *secs);
 /* Change the disc of a CD-ROM (NULL = eject): the guest sees a unit
  * attention and a media event.  Returns -1 if drive is not a CD-ROM. */
 int ide_cdrom_change(struct ide *ide, int drive, struct block_backend *be);

@@ -169,6 +169,33 @@ static void debug_exit(void *opaque, int status)
  * I/O APIC. */
 #define PCI_HOLE_END IOAPIC_BASE_DEFAULT
 
+/* The hard-disk bytes of the CMOS, as QEMU's PC fills them for SeaBIOS:
+ * types 0x12/0x19/0x1A, parameter tables at 0x1B and 0x24 for the two
+ * primary drives, and the INT 13h translation of drives 0-3 at 0x39 (2 bits
+ * each: 0 none, 1 LBA -- LBA once the disk has more than 1024 cylinders). */
+static void cmos_disk_setup(struct machine *m)
+{
+    uint8_t types = 0, trans = 0;
+    for (int n = 0; n < 4; n++) {
+        uint16_t c;
+        uint8_t h, s;
+        if (ide_disk_geometry(&m->ide, n, &c, &h, &s)) continue;
+        if (c > 1024) trans |= (uint8_t)(1u << (2 * n));
+        if (n > 1) continue;
+        uint8_t t = n ? 0x24 : 0x1b;
+        const uint8_t tbl[9] = {(uint8_t)c, (uint8_t)(c >> 8), h, 0xff, 0xff,
+                                (uint8_t)(0xc0 | (h > 8 ? 0x08 : 0)), (uint8_t)c,
+                                (uint8_t)(c >> 8), s};
+        rtc_cmos_set(&m->rtc, (uint8_t)(0x19 + n), 47); /* user-defined type */
+        for (int i = 0; i < 9; i++)
+            rtc_cmos_set(&m->rtc, (uint8_t)(t + i), tbl[i]);
+        types |= n ? 0x0f : 0xf0;
+    }
+    rtc_cmos_set(&m->rtc, 0x12, types);
+    rtc_cmos_set(&m->rtc, 0x39, trans);
+    rtc_cmos_update_checksum(&m->rtc);
+}
+
 static int machine_wire(struct machine *m, char *err, size_t errlen)
 {
     const struct machine_config *cfg = &m->cfg;
@@ -221,6 +248,7 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
     m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
     rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, 0);
+    cmos_disk_setup(m);
 
     /* Memory-mapped: the APICs, and the PCI hole for memory BARs. */
     if (mmu_map_mmio(&m->mmu, IOAPIC_BASE_DEFAULT, PAGE_SIZE, &ioapic_mmio_ops, &m->ioapic,
