@@ -378,6 +378,52 @@ START_TEST(bad_images_refused)
 }
 END_TEST
 
+/* Random damage to the metadata of a small image: each result is either
+ * refused at open, or reads and writes without harming the host. */
+START_TEST(qcow2_metadata_fuzz)
+{
+    ck_assert_int_eq(run("qemu-img create -f qcow2 -o cluster_size=4096 f.qcow2 1M"), 0);
+    ck_assert_int_eq(run("qemu-io -f qcow2 -c 'write -P 0x5 0 300k' -c 'write -z 512k 64k' "
+                         "f.qcow2"),
+                     0);
+    size_t n;
+    uint8_t *good = read_file(path("f.qcow2"), &n);
+    uint8_t *img = malloc(n), *buf = malloc(1 << 20);
+    srand(99);
+    int opened = 0;
+    for (int round = 0; round < 300; round++) {
+        memcpy(img, good, n);
+        /* Metadata lives in the first few clusters (header, L1, refcounts, L2). */
+        int hits = 1 + rand() % 4;
+        for (int h = 0; h < hits; h++) {
+            size_t at = (size_t)rand() % (n < 5 * 4096 ? n : 5 * 4096);
+            img[at] ^= (uint8_t)(1u << (rand() % 8));
+        }
+        write_file(path("z.qcow2"), img, n);
+        char err[512] = "";
+        struct block_options o = {path("z.qcow2"), BLOCK_FMT_QCOW2, false, false};
+        struct block_backend *b = block_open(&o, err, sizeof err);
+        if (!b) {
+            ck_assert_msg(strstr(err, "z.qcow2") != NULL, "message without the file: %s", err);
+            continue;
+        }
+        opened++;
+        uint64_t size = b->size < (1 << 20) ? b->size : (1 << 20);
+        b->read(b->opaque, 0, buf, size);
+        if (size > 8192) {
+            memset(buf, 0x77, 8192);
+            b->write(b->opaque, size / 2, buf, 8192);
+            b->read(b->opaque, size / 2, buf, 8192);
+        }
+        block_close(b);
+    }
+    ck_assert_int_gt(opened, 0); /* damage to data-irrelevant bytes still opens */
+    free(img);
+    free(buf);
+    free(good);
+}
+END_TEST
+
 static Suite *block_suite(void)
 {
     Suite *s = suite_create("block");
@@ -393,6 +439,7 @@ static Suite *block_suite(void)
     tcase_add_test(t, qcow2_backing_and_zero_clusters);
     tcase_add_test(t, snapshot_over_qcow2);
     tcase_add_test(t, bad_images_refused);
+    tcase_add_test(t, qcow2_metadata_fuzz);
     suite_add_tcase(s, t);
     return s;
 }

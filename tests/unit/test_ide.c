@@ -8,6 +8,8 @@
  * save/load in the middle of a transfer, and a register fuzz. */
 #include <check.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -891,6 +893,43 @@ START_TEST(save_load_mid_transfer)
 }
 END_TEST
 
+static int guest_errors;
+static char last_log[256];
+static void log_sink(void *o, unsigned cat, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_log, sizeof last_log, fmt, ap);
+    va_end(ap);
+    if (cat == DEV_LOG_GUEST_ERRORS) guest_errors++;
+}
+
+START_TEST(guest_errors_logged)
+{
+    struct rig *r = rig_new();
+    static struct dev_log log = {DEV_LOG_GUEST_ERRORS, log_sink, NULL};
+    r->ide.log = &log;
+    guest_errors = 0;
+    /* DMA past RAM. */
+    prd(r, 0x1000, RAM - 512, 4096, true);
+    bm_start(r, 0, 0x1000, true);
+    ata28(r, 0, 0, 0, 8, 0xc8);
+    outb(r, BM, 0x09);
+    ck_assert_int_eq(guest_errors, 1);
+    ck_assert_ptr_nonnull(strstr(last_log, "outside RAM"));
+    outb(r, BM, 0x00);
+    /* A sector beyond the disk. */
+    ata28(r, 0, 0, DISK_SECTORS, 1, 0x20);
+    ck_assert_int_eq(guest_errors, 2);
+    ck_assert_ptr_nonnull(strstr(last_log, "beyond the disk"));
+    /* A CD read beyond the disc. */
+    uint8_t past[12] = {0x28, 0, 0, 0, 0x10, 0, 0, 0, 1};
+    packet(r, past, 2048, false);
+    ck_assert_int_eq(guest_errors, 3);
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(register_fuzz)
 {
     struct rig *r = rig_make(true, true);
@@ -939,6 +978,7 @@ static Suite *ide_suite(void)
     tcase_add_test(t, atapi_read);
     tcase_add_test(t, atapi_media);
     tcase_add_test(t, save_load_mid_transfer);
+    tcase_add_test(t, guest_errors_logged);
     tcase_add_test(t, register_fuzz);
     suite_add_tcase(s, t);
     return s;
