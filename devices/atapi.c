@@ -5,7 +5,7 @@
  * the host's byte-count limit, or bus-master DMA), and the MMC command set
  * that OS CD drivers use on a read-only data disc with one track of
  * 2048-byte sectors (SPC/MMC: TEST UNIT READY, REQUEST SENSE, INQUIRY, READ
- * CAPACITY, READ(10)/(12), READ TOC formats 0 and 1 in LBA and MSF, GET
+ * CAPACITY, READ(10)/(12), READ TOC formats 0, 1 and 2 in LBA and MSF, GET
  * CONFIGURATION, GET EVENT STATUS NOTIFICATION, READ DISC INFORMATION, MODE
  * SENSE(10) pages 01h/2Ah/3Fh, START STOP UNIT, PREVENT ALLOW MEDIUM
  * REMOVAL, MECHANISM STATUS, SET CD SPEED, SEEK).
@@ -245,6 +245,22 @@ static void read_toc(struct ide_channel *ch, struct ide_drive *d)
         put_addr(b + 8, 0, msf);
         len = 12;
         break;
+    case 2: { /* full TOC: points A0 (first track), A1 (last), A2 (lead-out), track 1 */
+        b[2] = b[3] = 1; /* first and last session */
+        uint8_t *p = b + 4;
+        static const uint8_t points[4] = {0xa0, 0xa1, 0xa2, 0x01};
+        for (int i = 0; i < 4; i++, p += 11) {
+            p[0] = 1;    /* session */
+            p[1] = 0x14; /* ADR 1, data track */
+            p[3] = points[i];
+            if (points[i] == 0xa0 || points[i] == 0xa1)
+                p[8] = 1; /* PMIN: the track number */
+            else
+                lba_to_msf(p + 7, points[i] == 0xa2 ? capacity(d) : 0); /* always MSF */
+        }
+        len = (uint32_t)(p - b);
+        break;
+    }
     default:
         ide_atapi_fail(ch, d, SK_ILLEGAL_REQUEST, 0x24, 0x00);
         return;

@@ -1070,6 +1070,13 @@ int ide_cdrom_change(struct ide *ide, int n, struct block_backend *be)
     if (n < 0 || n > 3) return -1;
     struct ide_drive *d = &ide->ch[n >> 1].drive[n & 1];
     if (!d->atapi) return -1;
+    /* A transfer from the old disc cannot go on. */
+    if (d->op == IDE_OP_ATAPI_READ || d->op == IDE_OP_ATAPI_BUF) {
+        d->xfer = IDE_XFER_NONE;
+        d->op = IDE_OP_NONE;
+        d->status = IDE_ST_DRDY | IDE_ST_ERR;
+        d->error = 0x06 << 4;
+    }
     d->be = be;
     d->medium = be != NULL;
     d->unit_attention = be != NULL;
@@ -1126,8 +1133,12 @@ int ide_load(struct ide *ide, const struct state_buf *s)
             DRIVE_FIELDS
 #undef X
             /* Never trust indices from a file. */
+            uint64_t limit = d->atapi ? (d->be ? d->be->size / 2048 : 0) : d->nb_sectors;
             if (d->end > IDE_BUF_SIZE || d->pos > d->end || d->buf_len > IDE_BUF_SIZE ||
-                d->xfer > IDE_XFER_DMA || d->op > IDE_OP_ATAPI_READ) {
+                d->xfer > IDE_XFER_DMA || d->op > IDE_OP_ATAPI_READ || d->lba > limit ||
+                d->left > limit - d->lba || (!d->be && d->op != IDE_OP_NONE) ||
+                ((d->op == IDE_OP_READ || d->op == IDE_OP_WRITE) && !d->block &&
+                 d->xfer != IDE_XFER_DMA)) {
                 d->xfer = IDE_XFER_NONE;
                 d->op = IDE_OP_NONE;
                 d->pos = d->end = d->buf_len = 0;

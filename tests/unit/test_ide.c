@@ -743,6 +743,17 @@ START_TEST(atapi_basics)
     packet(r, toc1, 100, false);
     ck_assert_uint_eq(packet_in(r, b, sizeof b, &chunks), 4);
     ck_assert_uint_eq(b[1], 10);
+    /* Format 2 (full TOC, MSF): A0, A1, A2 (lead-out) and track 1. */
+    uint8_t toc2[12] = {0x43, 2, 2, 0, 0, 0, 0, 0, 100};
+    packet(r, toc2, 100, false);
+    ck_assert_uint_eq(packet_in(r, b, sizeof b, &chunks), 48);
+    ck_assert_uint_eq(b[4 + 3], 0xa0);
+    ck_assert_uint_eq(b[4 + 8], 1);
+    ck_assert_uint_eq(b[26 + 3], 0xa2);
+    ck_assert_uint_eq(b[26 + 8], (CD_SECTORS + 150) / 4500);
+    ck_assert_uint_eq(b[26 + 9], (CD_SECTORS + 150) / 75 % 60);
+    ck_assert_uint_eq(b[26 + 10], (CD_SECTORS + 150) % 75);
+    ck_assert_uint_eq(b[37 + 3], 0x01);
 
     /* MODE SENSE(10) page 2Ah and GET CONFIGURATION's current profile. */
     uint8_t ms[12] = {0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128};
@@ -860,6 +871,21 @@ START_TEST(atapi_media)
     uint8_t inq[12] = {0x12, 0, 0, 0, 36};
     packet(r, inq, 36, false);
     ck_assert_uint_eq(packet_in(r, b, sizeof b, &chunks), 36);
+    /* The disc taken away in the middle of a PIO read: the transfer ends,
+     * the data port goes quiet, and the drive reports no medium. */
+    packet(r, tur, 0, false); /* consume the unit attention */
+    inb(r, 0x177);
+    uint8_t rd[12] = {0x28, 0, 0, 0, 0, 0, 0, 0, 40};
+    packet(r, rd, 2048, false);
+    ck_assert_uint_eq(inb(r, 0x177) & 0x08, 0x08);
+    read_words(r, 1, b, 64);
+    ide_cdrom_change(&r->ide, 2, NULL);
+    ck_assert_uint_eq(inb(r, 0x177) & 0x08, 0);
+    for (int i = 0; i < 4096; i++)
+        inw(r, 0x170);
+    packet(r, tur, 0, false);
+    expect_check(r, 2, 0x3a, 0);
+    ide_cdrom_change(&r->ide, 2, &r->cd.be);
     /* DEVICE RESET restores the signature without an interrupt. */
     int e = r->edges[15];
     outb(r, 0x177, 0x08);
