@@ -16,9 +16,11 @@
  *
  * Refused, with a message naming the file, before the guest starts:
  * encryption, compressed clusters, external data files, extended L2
- * entries, unknown incompatible features, an image marked dirty or corrupt,
- * internal snapshots when writable, and any table that points outside the
- * file or at a misaligned offset.
+ * entries, unknown incompatible features, an image marked dirty, one marked
+ * corrupt or with internal snapshots when writable, and any table that
+ * points outside the file or at a misaligned offset.  Auto-clear feature
+ * bits (persistent bitmaps) are cleared before a writable image is used,
+ * as the format requires of a writer that does not maintain them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -401,13 +403,15 @@ static struct image *qcow2_open_depth(const char *path, int fd, bool ro, int dep
             FAIL("%s: the qcow2 image was not closed cleanly (repair it with qemu-img check -r "
                  "all)",
                  path);
-        if (incompat & INCOMPAT_CORRUPT)
-            FAIL("%s: the qcow2 image is marked corrupt (qemu-img check -r all)", path);
+        if ((incompat & INCOMPAT_CORRUPT) && !ro)
+            FAIL("%s: the qcow2 image is marked corrupt (qemu-img check -r all; read-only use "
+                 "is allowed)",
+                 path);
         if (incompat & INCOMPAT_DATA_FILE)
             FAIL("%s: qcow2 images with an external data file are not supported", path);
         if (incompat & INCOMPAT_EXTL2)
             FAIL("%s: qcow2 images with extended L2 entries are not supported", path);
-        if (incompat & ~(INCOMPAT_COMPRESSION))
+        if (incompat & ~(INCOMPAT_COMPRESSION | INCOMPAT_CORRUPT))
             FAIL("%s: qcow2 image has unknown incompatible features 0x%llx", path,
                  (unsigned long long)incompat);
     }
@@ -497,6 +501,14 @@ static struct image *qcow2_open_depth(const char *path, int fd, bool ro, int dep
     free(tbl);
     l2buf = tbl = NULL;
     q->next_free = (fsize + q->cluster_size - 1) & ~(uint64_t)(q->cluster_size - 1);
+    /* Auto-clear features (e.g. persistent dirty bitmaps) are ones a
+     * writer that does not maintain them must switch off before writing. */
+    if (q->version == 3 && !ro && be64(h + 88)) {
+        uint8_t zero[8] = {0};
+        int r = image_pwrite(fd, zero, 8, 88);
+        if (!r && fdatasync(fd)) r = -errno;
+        if (r) FAIL("%s: cannot update the qcow2 header: %s", path, strerror(-r));
+    }
     if (backing_file[0]) {
         q->backing = open_backing(path, backing_file, backing_fmt, depth + 1, err, errlen);
         if (!q->backing) goto fail;
