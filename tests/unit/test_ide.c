@@ -273,6 +273,15 @@ START_TEST(identify_device_words)
     identify(r, 0, 1, 0xec, w);
     ck_assert_uint_eq(w[88], 0x043f);
     ck_assert_uint_eq(w[63] & 0xff00, 0);
+    /* Write cache off and on shows in word 85. */
+    outb(r, 0x1f1, 0x82);
+    outb(r, 0x1f7, 0xef);
+    identify(r, 0, 1, 0xec, w);
+    ck_assert_uint_eq(w[85] & 0x20, 0);
+    outb(r, 0x1f1, 0x02);
+    outb(r, 0x1f7, 0xef);
+    identify(r, 0, 1, 0xec, w);
+    ck_assert_uint_eq(w[85] & 0x20, 0x20);
     /* An impossible mode is refused. */
     outb(r, 0x1f1, 0x03);
     outb(r, 0x1f2, 0x50);
@@ -441,6 +450,16 @@ START_TEST(pio_read_write)
     ck_assert_int_eq(r->disk.flushes, 1);
     ata28(r, 0, 0, 0, 0, 0xea);
     ck_assert_int_eq(r->disk.flushes, 2);
+    /* A read-only disk refuses writes (PIO and DMA) and keeps its data. */
+    r->disk.be.read_only = true;
+    uint8_t before = r->disk.data[7 * 512];
+    ata28(r, 0, 0, 7, 1, 0x30);
+    ck_assert_uint_eq(inb(r, 0x1f7), 0x51);
+    ck_assert_uint_eq(inb(r, 0x1f1), 0x04);
+    ata28(r, 0, 0, 7, 1, 0xca);
+    ck_assert_uint_eq(inb(r, 0x1f7), 0x51);
+    ck_assert_uint_eq(r->disk.data[7 * 512], before);
+    r->disk.be.read_only = false;
     /* Power management. */
     ata28(r, 0, 0, 0, 0, 0xe0);
     ata28(r, 0, 0, 0, 0, 0xe5);
