@@ -52,6 +52,7 @@
 #include "devices/ferr.h"
 #include "devices/fwcfg.h"
 #include "devices/pcbios.h"
+#include "devices/ide.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
 
@@ -83,6 +84,7 @@ struct machine {
     struct ferr ferr;
     struct fwcfg fwcfg; /* with firmware only (cfg.bios) */
     struct debugcon debugcon;
+    struct ide ide;
     bool cpu_ready, mmu_ready, fwcfg_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -172,6 +174,33 @@ static void debug_exit(void *opaque, int status)
  * I/O APIC. */
 #define PCI_HOLE_END IOAPIC_BASE_DEFAULT
 
+/* The hard-disk bytes of the CMOS, as QEMU's PC fills them for SeaBIOS:
+ * types 0x12/0x19/0x1A, parameter tables at 0x1B and 0x24 for the two
+ * primary drives, and the INT 13h translation of drives 0-3 at 0x39 (2 bits
+ * each: 0 none, 1 LBA -- LBA once the disk has more than 1024 cylinders). */
+static void cmos_disk_setup(struct machine *m)
+{
+    uint8_t types = 0, trans = 0;
+    for (int n = 0; n < 4; n++) {
+        uint16_t c;
+        uint8_t h, s;
+        if (ide_disk_geometry(&m->ide, n, &c, &h, &s)) continue;
+        if (c > 1024) trans |= (uint8_t)(1u << (2 * n));
+        if (n > 1) continue;
+        uint8_t t = n ? 0x24 : 0x1b;
+        const uint8_t tbl[9] = {(uint8_t)c, (uint8_t)(c >> 8), h, 0xff, 0xff,
+                                (uint8_t)(0xc0 | (h > 8 ? 0x08 : 0)), (uint8_t)c,
+                                (uint8_t)(c >> 8), s};
+        rtc_cmos_set(&m->rtc, (uint8_t)(0x19 + n), 47); /* user-defined type */
+        for (int i = 0; i < 9; i++)
+            rtc_cmos_set(&m->rtc, (uint8_t)(t + i), tbl[i]);
+        types |= n ? 0x0f : 0xf0;
+    }
+    rtc_cmos_set(&m->rtc, 0x12, types);
+    rtc_cmos_set(&m->rtc, 0x39, trans);
+    rtc_cmos_update_checksum(&m->rtc);
+}
+
 static int machine_wire(struct machine *m, char *err, size_t errlen)
 {
     const struct machine_config *cfg = &m->cfg;
@@ -216,10 +245,15 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
         sysctl_init(&m->sysctl, &m->bus, set_a20, guest_reset, m, err, errlen) ||
         ferr_init(&m->ferr, &m->bus, ISA_IRQ(13), err, errlen))
         return -1;
+    /* PIIX3 function 1: the IDE controller on IRQ 14 and 15. */
+    if (ide_init(&m->ide, &m->pci, &m->bus, &m->mmu, ISA_IRQ(14), ISA_IRQ(15), cfg->ide,
+                 cfg->ide_cdrom, 0x09, &m->log, err, errlen))
+        return -1;
     m->cpu.fpu.ferr_changed = ferr_set_level;
     m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
     rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, 0);
+    cmos_disk_setup(m);
 
     /* Memory-mapped: the APICs, and the PCI hole for memory BARs. */
     if (mmu_map_mmio(&m->mmu, IOAPIC_BASE_DEFAULT, PAGE_SIZE, &ioapic_mmio_ops, &m->ioapic,
@@ -335,6 +369,7 @@ void machine_reset(struct machine *m)
     pci_bus_reset(&m->pci);
     i440fx_reset(&m->i440fx);
     piix3_reset(&m->piix3);
+    ide_reset(&m->ide);
     ioapic_reset(&m->ioapic);
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
@@ -444,6 +479,7 @@ void machine_firmware_pci_setup(struct machine *m)
 {
     pci_firmware_assign_bars(&m->pci, 0xc000);
     uint16_t level = piix3_firmware_route_irqs(&m->piix3);
+    ide_firmware_setup(&m->ide);
     /* PCI interrupts are shared and level-triggered. */
     bus_out(&m->bus, 0x4d0, bus_in(&m->bus, 0x4d0, 1) | (level & 0xff), 1);
     bus_out(&m->bus, 0x4d1, bus_in(&m->bus, 0x4d1, 1) | (level >> 8), 1);

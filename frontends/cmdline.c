@@ -316,9 +316,173 @@ static const char *parse_serial(struct cmdline *cl, const char *arg, char *err, 
     return NULL;
 }
 
+/* --- storage --- */
+
+static const char *add_drive(struct cmdline *cl, const char *flag, struct block_drive d,
+                             char *err, size_t errlen)
+{
+    unsigned slots = d.floppy ? 2 : 4;
+    if (d.index >= slots)
+        return fail(err, errlen, "%s: index %u out of range (0..%u for if=%s)", flag, d.index,
+                    slots - 1, d.floppy ? "floppy" : "ide");
+    for (size_t i = 0; i < cl->ndrives; i++)
+        if (cl->drives[i].floppy == d.floppy && cl->drives[i].index == d.index)
+            return fail(err, errlen, "%s: %s drive %u is already in use", flag,
+                        d.floppy ? "floppy" : "IDE", d.index);
+    if (cl->ndrives >= sizeof cl->drives / sizeof cl->drives[0])
+        return fail(err, errlen, "%s: too many drives", flag);
+    if (d.path && !*d.path) return fail(err, errlen, "%s: empty file name", flag);
+    cl->drives[cl->ndrives++] = d;
+    return NULL;
+}
+
+/* The first free slot, as QEMU numbers drives given without index=. */
+static unsigned free_slot(const struct cmdline *cl, bool floppy)
+{
+    for (unsigned n = 0;; n++) {
+        bool used = false;
+        for (size_t i = 0; i < cl->ndrives; i++)
+            used |= cl->drives[i].floppy == floppy && cl->drives[i].index == n;
+        if (!used) return n;
+    }
+}
+
+static bool parse_onoff(const char *v, bool *out)
+{
+    if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) return *out = true, true;
+    if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) return *out = false, true;
+    return false;
+}
+
+/* -drive file=F,format=raw|qcow2,if=ide|floppy,media=disk|cdrom,index=N,
+ * readonly=on|off,snapshot=on|off (cache= and id= are accepted: Umbra's
+ * writes are synchronous and flushes always reach the disk). */
+static const char *parse_drive(struct cmdline *cl, char *arg, char *err, size_t errlen)
+{
+    struct block_drive d = {0};
+    bool have_index = false, floppy = false;
+    for (char *save = NULL, *opt = strtok_r(arg, ",", &save); opt;
+         opt = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(opt, '=');
+        if (!eq) return fail(err, errlen, "-drive: malformed option '%s' (key=value)", opt);
+        *eq = 0;
+        const char *v = eq + 1;
+        if (!strcmp(opt, "file")) {
+            d.path = v;
+        } else if (!strcmp(opt, "format")) {
+            if (!strcmp(v, "raw"))
+                d.format = BLOCK_FMT_RAW;
+            else if (!strcmp(v, "qcow2"))
+                d.format = BLOCK_FMT_QCOW2;
+            else
+                return fail(err, errlen, "-drive: unsupported format '%s' (raw, qcow2)", v);
+        } else if (!strcmp(opt, "if")) {
+            if (!strcmp(v, "floppy"))
+                floppy = true;
+            else if (strcmp(v, "ide") != 0)
+                return fail(err, errlen, "-drive: unsupported interface '%s' (ide, floppy)", v);
+        } else if (!strcmp(opt, "media")) {
+            if (!strcmp(v, "cdrom"))
+                d.cdrom = true;
+            else if (strcmp(v, "disk") != 0)
+                return fail(err, errlen, "-drive: unsupported media '%s' (disk, cdrom)", v);
+        } else if (!strcmp(opt, "index")) {
+            unsigned long n;
+            if (!parse_uint(v, 255, &n)) return fail(err, errlen, "-drive: invalid index '%s'", v);
+            d.index = (unsigned)n;
+            have_index = true;
+        } else if (!strcmp(opt, "readonly")) {
+            if (!parse_onoff(v, &d.read_only))
+                return fail(err, errlen, "-drive: invalid readonly value '%s' (on, off)", v);
+        } else if (!strcmp(opt, "snapshot")) {
+            if (!parse_onoff(v, &d.snapshot))
+                return fail(err, errlen, "-drive: invalid snapshot value '%s' (on, off)", v);
+        } else if (!strcmp(opt, "cache")) {
+            if (strcmp(v, "writeback") && strcmp(v, "writethrough") && strcmp(v, "none") &&
+                strcmp(v, "unsafe") && strcmp(v, "directsync"))
+                return fail(err, errlen, "-drive: invalid cache mode '%s'", v);
+        } else if (strcmp(opt, "id") != 0) {
+            return fail(err, errlen, "-drive: unknown option '%s'", opt);
+        }
+    }
+    d.floppy = floppy;
+    if (floppy && d.cdrom) return fail(err, errlen, "-drive: a floppy cannot be media=cdrom");
+    if (!d.path && !d.cdrom) return fail(err, errlen, "-drive: file= is required");
+    if (!have_index) d.index = free_slot(cl, floppy);
+    return add_drive(cl, "-drive", d, err, errlen);
+}
+
+/* -boot c|d|a|n..., or order=...[,once=...][,menu=on|off][,splash-time=N] */
+static const char *parse_boot(struct cmdline *cl, const char *arg, char *err, size_t errlen)
+{
+    char buf[256];
+    if (strlen(arg) >= sizeof buf) return fail(err, errlen, "-boot: argument too long");
+    strcpy(buf, arg);
+    const char *order = NULL;
+    if (!strchr(buf, '=')) {
+        order = buf;
+    } else {
+        for (char *save = NULL, *opt = strtok_r(buf, ",", &save); opt;
+             opt = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(opt, '=');
+            if (!eq) return fail(err, errlen, "-boot: malformed option '%s'", opt);
+            *eq = 0;
+            bool b;
+            if (!strcmp(opt, "order") || !strcmp(opt, "once"))
+                order = eq + 1;
+            else if (!strcmp(opt, "menu") || !strcmp(opt, "strict")) {
+                if (!parse_onoff(eq + 1, &b))
+                    return fail(err, errlen, "-boot: invalid %s value '%s'", opt, eq + 1);
+            } else if (strcmp(opt, "splash-time") && strcmp(opt, "reboot-timeout") &&
+                       strcmp(opt, "splash"))
+                return fail(err, errlen, "-boot: unknown option '%s'", opt);
+        }
+    }
+    if (!order) return NULL;
+    size_t n = strlen(order);
+    if (n == 0 || n >= sizeof cl->cfg.boot_order)
+        return fail(err, errlen, "-boot: invalid boot order '%s'", order);
+    for (size_t i = 0; i < n; i++) {
+        if (!strchr("acdn", order[i]))
+            return fail(err, errlen, "-boot: invalid boot device '%c' (a, c, d, n)", order[i]);
+        if (memchr(order, order[i], i))
+            return fail(err, errlen, "-boot: boot device '%c' given twice", order[i]);
+    }
+    memcpy(cl->cfg.boot_order, order, n + 1);
+    return NULL;
+}
+
+static const char *parse_storage(struct cmdline *cl, const char *opt, const char *v, char *err,
+                                 size_t errlen)
+{
+    if (!strcmp(opt, "-cdrom"))
+        return add_drive(cl, "-cdrom", (struct block_drive){.path = v, .index = 2, .cdrom = true},
+                         err, errlen);
+    if (!strcmp(opt, "-fda") || !strcmp(opt, "-fdb"))
+        return add_drive(cl, opt, (struct block_drive){.path = v, .floppy = true,
+                                                        .index = (unsigned)(opt[3] - 'a')},
+                         err, errlen);
+    if (!strcmp(opt, "-boot")) return parse_boot(cl, v, err, errlen);
+    if (!strcmp(opt, "-drive")) {
+        /* The drive's file name points into this copy, which *cl owns. */
+        if (cl->ndrive_args >= sizeof cl->drive_args / sizeof cl->drive_args[0])
+            return fail(err, errlen, "-drive: too many drives");
+        char *copy = strdup(v);
+        if (!copy) return fail(err, errlen, "-drive: out of memory");
+        cl->drive_args[cl->ndrive_args++] = copy;
+        return parse_drive(cl, copy, err, errlen);
+    }
+    /* -hda .. -hdd */
+    return add_drive(cl, opt, (struct block_drive){.path = v, .index = (unsigned)(opt[3] - 'a')},
+                     err, errlen);
+}
+
 void cmdline_free(struct cmdline *cl)
 {
     free_modules(cl);
+    for (size_t i = 0; i < cl->ndrive_args; i++)
+        free(cl->drive_args[i]);
+    cl->ndrive_args = 0;
 }
 
 const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, size_t errlen)
@@ -358,12 +522,19 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             cl->demo = true;
             continue;
         }
+        if (!strcmp(opt, "-snapshot")) {
+            cl->snapshot = true;
+            continue;
+        }
 
         /* Everything below takes an argument. */
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
                                                "-serial", "-display", "-device", "-d",
                                                "-D",      "-icount",  "-mmu",
-                                               "-bios",   "-debugcon", "-fw_cfg"};
+                                               "-bios",   "-debugcon", "-fw_cfg",
+                                               "-hda",    "-hdb",     "-hdc",    "-hdd",
+                                               "-cdrom",  "-fda",     "-fdb",    "-drive",
+                                               "-boot"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
             known |= strcmp(opt, with_arg[k]) == 0;
@@ -421,6 +592,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
                 return fail(err, errlen, "-fw_cfg: at most %zu files",
                             sizeof cl->fw_cfg / sizeof cl->fw_cfg[0]);
             cl->fw_cfg[cl->n_fw_cfg++] = v;
+        } else {
+            e = parse_storage(cl, opt, v, err, errlen);
         }
         if (e) return e;
     }
@@ -475,6 +648,13 @@ void cmdline_usage(FILE *out)
           "  -D FILE              write the log to FILE instead of stderr\n"
           "  -icount [shift=]N|auto  deterministic time: 1 instruction = 2^N ns\n"
           "  -mmu shadow|walk     shadow page tables (default) or a guest walk per TLB miss\n"
+          "  -hda/-hdb/-hdc/-hdd FILE  IDE disk 0-3 (raw or qcow2, probed)\n"
+          "  -cdrom FILE          ATAPI CD-ROM (secondary master)\n"
+          "  -fda/-fdb FILE       floppy disk 0/1\n"
+          "  -drive file=F[,format=raw|qcow2][,if=ide|floppy][,media=disk|cdrom]\n"
+          "         [,index=N][,readonly=on][,snapshot=on]\n"
+          "  -snapshot            guest writes go to a temporary overlay, never to the images\n"
+          "  -boot [order=]DRIVES boot order: a floppy, c disk, d CD-ROM, n network\n"
           "  -stats               print execution statistics at exit\n"
           "  -h, -help            this text\n"
           "  -version             the version\n",

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "devices/machine.h"
+#include "frontends/block.h"
 
 enum serial_kind {
     SERIAL_DEFAULT, /* nothing given: stdio (there is no window to show a console in) */
@@ -53,6 +54,14 @@ struct cmdline {
     /* -mmu walk: no shadow tables (every TLB miss walks the guest's).  Not
      * yet in struct machine_config; the MMU walks in both modes for now. */
     bool mmu_walk;
+
+    /* Storage: -hda..-hdd, -cdrom, -fda/-fdb, -drive (opened by main with
+     * block_open_drives); -snapshot; -boot fills cfg.boot_order. */
+    struct block_drive drives[8];
+    size_t ndrives;
+    bool snapshot;
+    char *drive_args[8]; /* -drive strings the drives point into */
+    size_t ndrive_args;
 
     /* Informational requests: main prints and exits 0. */
     bool help, version, log_help;

@@ -14,10 +14,10 @@
  * With no -kernel, Umbra boots its default guest: Debian's i686 kernel and a
  * busybox initramfs that roms/default-guest.sh builds from Debian packages
  * at build time into UMBRA_DEFAULT_GUEST_DIR, with a shell on the serial
- * console (stdio).  A firmware flag (-bios, -fw_cfg, -debugcon) boots the
- * firmware from the reset vector instead (frontends/firmware.c: Debian's
- * SeaBIOS unless -bios says otherwise), with the serial port on stdio as
- * SeaBIOS's console.  -demo boots the small demo guest (roms/demo.asm,
+ * console (stdio).  A drive (-hda, -cdrom, -fda, -drive, -boot) or a
+ * firmware flag (-bios, -fw_cfg, -debugcon) boots the firmware from the
+ * reset vector instead (frontends/firmware.c: Debian's SeaBIOS unless -bios
+ * says otherwise), with the serial port on stdio as SeaBIOS's console.  -demo boots the small demo guest (roms/demo.asm,
  * embedded at build time), which prints its banner through COM1 and exits
  * through the isa-debug-exit device with status 1 ((0 << 1) | 1).
  *
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "devices/machine.h"
+#include "frontends/block.h"
 #include "frontends/chardev.h"
 #include "frontends/cmdline.h"
 #include "frontends/firmware.h"
@@ -247,11 +248,11 @@ static void on_quit(void *opaque)
 #define UMBRA_DEFAULT_GUEST_DIR ""
 #endif
 
-/* Without -kernel: a firmware flag asks for the firmware, else the default
- * guest boots. */
+/* Without -kernel: a disk to boot or a firmware flag asks for the firmware,
+ * else the default guest boots. */
 static bool boots_firmware(const struct cmdline *cl)
 {
-    return cl->bios || cl->n_fw_cfg || cl->debugcon;
+    return cl->bios || cl->n_fw_cfg || cl->debugcon || cl->ndrives || cl->cfg.boot_order[0];
 }
 
 /* Point the command line at the default guest's kernel and initrd, with a
@@ -340,6 +341,8 @@ int main(int argc, char **argv)
         r = kind == KERNEL_LINUX ? load_linux(&lb, &cl, err, sizeof err)
                                  : load_multiboot(&mb, &cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
+    /* Disk images: a bad or corrupt one fails here, naming the file. */
+    if (r == 0) r = block_open_drives(cl.drives, cl.ndrives, cl.snapshot, &cl.cfg, err, sizeof err);
     if (r == 0) {
         /* -serial stdio keeps QEMU's mux escapes only with -nographic. */
         r = chardev_open(&serial, cl.serial, cl.serial_path, cl.nographic, on_quit, &quit, err,
@@ -388,6 +391,7 @@ out:
     if (serial_open) chardev_close(&serial);
     signal_tty = NULL;
     machine_destroy(m);
+    block_close_drives(&cl.cfg);
     log_close(&log);
     multiboot_free(&mb);
     linuxboot_free(&lb);
