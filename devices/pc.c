@@ -36,6 +36,8 @@
 #include "devices/bus.h"
 #include "devices/clock.h"
 #include "devices/debugexit.h"
+#include "devices/dma.h"
+#include "devices/fdc.h"
 #include "devices/irq.h"
 #include "devices/log.h"
 #include "devices/i440fx.h"
@@ -78,6 +80,8 @@ struct machine {
     struct debugexit debugexit;
     struct sysctl sysctl;
     struct ferr ferr;
+    struct dma dma;
+    struct fdc fdc;
     bool cpu_ready, mmu_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -211,10 +215,15 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
         sysctl_init(&m->sysctl, &m->bus, set_a20, guest_reset, m, err, errlen) ||
         ferr_init(&m->ferr, &m->bus, ISA_IRQ(13), err, errlen))
         return -1;
+    /* The 8237 pair, and the floppy controller on IRQ 6 and DMA channel 2. */
+    if (dma_init(&m->dma, &m->bus, &m->mmu, &m->log, err, errlen) ||
+        fdc_init(&m->fdc, &m->bus, &m->clock, ISA_IRQ(6), &m->dma, 2, cfg->floppy, &m->log, err,
+                 errlen))
+        return -1;
     m->cpu.fpu.ferr_changed = ferr_set_level;
     m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
-    rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, 0);
+    rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, fdc_cmos_types(&m->fdc));
 
     /* Memory-mapped: the APICs, and the PCI hole for memory BARs. */
     if (mmu_map_mmio(&m->mmu, IOAPIC_BASE_DEFAULT, PAGE_SIZE, &ioapic_mmio_ops, &m->ioapic,
@@ -316,6 +325,8 @@ void machine_reset(struct machine *m)
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
     ferr_reset(&m->ferr);
+    dma_reset(&m->dma);
+    fdc_reset(&m->fdc);
     debugexit_reset(&m->debugexit);
     cpu_reset(&m->cpu);
     sync_apic_base(m);

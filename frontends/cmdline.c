@@ -358,7 +358,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         /* Everything below takes an argument. */
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
                                                "-serial", "-display", "-device", "-d",
-                                               "-D",      "-icount",  "-mmu"};
+                                               "-D",      "-icount",  "-mmu",
+                                               "-fda",    "-fdb"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
             known |= strcmp(opt, with_arg[k]) == 0;
@@ -406,6 +407,10 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             cl->cfg.mmu_strategy = cl->mmu_walk ? MMU_WALK : MMU_SHADOW;
         } else if (!strcmp(opt, "-icount")) {
             e = parse_icount(cl, v, err, errlen);
+        } else if (!strcmp(opt, "-fda") || !strcmp(opt, "-fdb")) {
+            /* Opened (and its size checked) by main, before the guest starts. */
+            e = check_file(opt, v, err, errlen);
+            cl->floppy_path[opt[3] - 'a'] = v;
         }
         if (e) return e;
     }
@@ -436,6 +441,8 @@ void cmdline_usage(FILE *out)
           "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
           "                       a write of V to the port exits with (V << 1) | 1\n"
           "  -no-reboot           exit instead of rebooting (triple fault, reset)\n"
+          "  -fda FILE, -fdb FILE floppy disk image in drive A / B (raw: 360K, 720K, 1.2M,\n"
+          "                       1.44M or 2.88M; a read-only file is write-protected)\n"
           "  -d CAT,...           log categories (-d help lists them)\n"
           "  -D FILE              write the log to FILE instead of stderr\n"
           "  -icount [shift=]N|auto  deterministic time: 1 instruction = 2^N ns\n"

@@ -48,6 +48,8 @@ struct cmdline {
     /* -mmu walk: no shadow tables (every TLB miss walks the guest's).  Not
      * yet in struct machine_config; the MMU walks in both modes for now. */
     bool mmu_walk;
+    /* -fda / -fdb: floppy image paths; main opens them into cfg.floppy[]. */
+    const char *floppy_path[2];
 
     /* Informational requests: main prints and exits 0. */
     bool help, version, log_help;

@@ -23,8 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "devices/fdc.h"
 #include "devices/machine.h"
+#include "frontends/block.h"
 #include "frontends/chardev.h"
 #include "frontends/cmdline.h"
 #include "frontends/linuxboot.h"
@@ -223,6 +226,28 @@ static int load_multiboot(struct multiboot *mb, const struct cmdline *cl, char *
     return r;
 }
 
+/* -fda / -fdb: each image read-write, or write-protected if the file is not
+ * writable (as a real disk's tab); a size that is no floppy format is
+ * refused here, naming the file, before any guest runs. */
+static int open_floppies(struct cmdline *cl, char *err, size_t errlen)
+{
+    for (int i = 0; i < 2; i++) {
+        const char *path = cl->floppy_path[i];
+        if (!path) continue;
+        struct block_options o = {.path = path, .format = BLOCK_FMT_RAW};
+        if (access(path, W_OK) != 0) o.read_only = true;
+        struct block_backend *b = block_open(&o, err, errlen);
+        if (!b) return -1;
+        cl->cfg.floppy[i] = b;
+        if (!fdc_geometry_for_size(b->size)) {
+            snprintf(err, errlen, "-fd%c: '%s' is %llu bytes, not a floppy image (supported: %s)",
+                     'a' + i, path, (unsigned long long)b->size, fdc_supported_sizes());
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Ctrl-A X, from the serial input thread.  The machine exists only after
  * the chardev it is handed to, hence the indirection (atomic: two threads). */
 struct quit_target {
@@ -283,6 +308,7 @@ int main(int argc, char **argv)
     if (r == 0)
         r = kind == KERNEL_LINUX ? load_linux(&lb, &cl, err, sizeof err)
                                  : load_multiboot(&mb, &cl, err, sizeof err);
+    if (r == 0) r = open_floppies(&cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
     if (r == 0) {
         /* -serial stdio keeps QEMU's mux escapes only with -nographic. */
@@ -332,6 +358,7 @@ out:
     if (serial_open) chardev_close(&serial);
     signal_tty = NULL;
     machine_destroy(m);
+    for (int i = 0; i < 2; i++) block_close(cl.cfg.floppy[i]);
     log_close(&log);
     multiboot_free(&mb);
     linuxboot_free(&lb);
