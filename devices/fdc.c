@@ -506,7 +506,8 @@ static void seek_complete(struct fdc *f, unsigned i)
     if (!d->seeking)
         return;
     d->seeking = false;
-    uint8_t st0 = (uint8_t)(ST0_SE | d->head << 2 | i);
+    /* The datasheet: after a seek "the H bit in ST0 will always return 0". */
+    uint8_t st0 = (uint8_t)(ST0_SE | i);
     if (d->seek_recal && !d->present)
         st0 |= ST0_ABNORMAL | ST0_EC; /* no drive: track 0 never seen */
     else

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/fdc.h"
@@ -235,7 +236,12 @@ static int open_floppies(struct cmdline *cl, char *err, size_t errlen)
         const char *path = cl->floppy_path[i];
         if (!path) continue;
         struct block_options o = {.path = path, .format = BLOCK_FMT_RAW};
-        if (access(path, W_OK) != 0) o.read_only = true;
+        /* No write permission bit at all counts too, so root sees a 0444
+         * image as the write-protected disk its owner meant. */
+        struct stat st;
+        if (access(path, W_OK) != 0 ||
+            (stat(path, &st) == 0 && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))))
+            o.read_only = true;
         struct block_backend *b = block_open(&o, err, errlen);
         if (!b) return -1;
         cl->cfg.floppy[i] = b;
