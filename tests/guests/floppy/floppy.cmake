@@ -14,3 +14,25 @@ foreach(variant rw ro)
   set_tests_properties(guest.floppy.${variant} PROPERTIES TIMEOUT ${UMBRA_GUEST_TIMEOUT}
     SKIP_RETURN_CODE 77 ENVIRONMENT "UMBRA_GUEST_TIMEOUT=${_floppy_inner}")
 endforeach()
+
+# Floppy-boot acceptance: firmware (SeaBIOS) boots bootsector.asm from drive
+# A, which reads and writes through INT 13h and prints through INT 10h
+# (run-floppy-boot.sh). The boot sector is always assembled; the test is
+# registered when UMBRA_TEST_FLOPPY_BOOT is ON — by default only under QEMU,
+# until Umbra boots SeaBIOS with no -kernel (then make the default ON).
+set(_floppy_boot_bin ${GUEST_BIN}/floppy/bootsector.bin)
+add_custom_command(OUTPUT ${_floppy_boot_bin}
+  COMMAND ${GUEST_NASM} -f bin -o ${_floppy_boot_bin} ${GUEST_SRC}/floppy/bootsector.asm
+  DEPENDS ${GUEST_SRC}/floppy/bootsector.asm
+  COMMENT "floppy boot sector: nasm bootsector.asm" VERBATIM)
+add_custom_target(floppy_bootsector ALL DEPENDS ${_floppy_boot_bin})
+option(UMBRA_TEST_FLOPPY_BOOT
+  "Register guest.floppy_boot (SeaBIOS boots a floppy image; needs firmware boot)"
+  ${GUEST_EMU_IS_QEMU})
+if(UMBRA_TEST_FLOPPY_BOOT)
+  add_test(NAME guest.floppy_boot
+    COMMAND ${GUEST_SRC}/floppy/run-floppy-boot.sh $<TARGET_FILE:fdimage> ${_floppy_boot_bin}
+      ${GUEST_EMU})
+  set_tests_properties(guest.floppy_boot PROPERTIES TIMEOUT ${UMBRA_GUEST_TIMEOUT}
+    ENVIRONMENT "UMBRA_GUEST_TIMEOUT=${_floppy_inner}")
+endif()
