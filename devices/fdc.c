@@ -33,6 +33,10 @@
  *    the datasheet's drive polling.
  *  - No disk (or a track beyond the medium, or FM mode) gives "missing
  *    address mark" (ST1 MA), where a real drive would find no index pulse.
+ *  - In non-DMA mode the disk does not wait: a byte the host leaves alone
+ *    for FDC_OVERRUN_NS ends the command with an overrun (ST1 OR), which is
+ *    how pseudo-DMA drivers (Linux's floppy=nodma) stop a multi-track
+ *    command after the sectors they wanted.
  */
 #include "devices/fdc.h"
 
@@ -41,6 +45,11 @@
 #include <string.h>
 
 #define FDC_EXEC_NS 100000u /* command to execution */
+/* Non-DMA: how long a data byte waits for the host before the FDC gives up
+ * with an overrun (a real drive allows one byte time, 16 us at 500 kb/s;
+ * this leaves room for the host's scheduling while emulating). */
+#define FDC_OVERRUN_NS 10000000u
+#define FDC_GAP_NS 100000u /* non-DMA: from one sector's last byte to the next's first */
 #define FDC_SEEK_NS 100000u
 #define FDC_STEP_NS 20000u
 #define FDC_MAX_CYL 255
@@ -63,6 +72,7 @@
 /* ST1 */
 #define ST1_EN 0x80
 #define ST1_DE 0x20
+#define ST1_OR 0x10
 #define ST1_ND 0x04
 #define ST1_NW 0x02
 #define ST1_MA 0x01
@@ -173,6 +183,8 @@ static struct fdc_drive *x_drive(struct fdc *f) { return &f->drv[f->x_drive]; }
 /* End a data command: result bytes ST0-ST2, C, H, R, N and an interrupt. */
 static void x_finish(struct fdc *f, uint8_t st0, uint8_t st1, uint8_t st2)
 {
+    clock_timer_cancel(&f->overrun_timer);
+    clock_timer_cancel(&f->gap_timer);
     if (f->x_waiting_dma) {
         f->x_waiting_dma = false;
         dma_set_dreq(f->dma, f->dma_ch, false);
@@ -212,9 +224,17 @@ static int64_t x_locate(struct fdc *f, uint8_t *st1, uint8_t *st2)
     return (((int64_t)d->cyl * g->heads + f->x_phead) * g->spt + (f->x_r - 1)) * FDC_SECTOR_SIZE;
 }
 
+/* The sector just transferred was the command's last: EOT on the last head
+ * it may use.  Without TC the command then ends with "end of cylinder",
+ * reporting that sector's ID (what pseudo-DMA drivers count on: Linux adds
+ * one sector for ST1 EN). */
+static bool x_is_last(const struct fdc *f)
+{
+    return f->x_r == f->x_eot && (!f->x_mt || f->x_phead == 1);
+}
+
 /* Step the sought ID past the sector just transferred (the datasheet's
- * result-phase table).  False when that was the last one: EOT on the last
- * head the command may use. */
+ * result-phase table for a normal end).  False past the last sector. */
 static bool x_advance(struct fdc *f)
 {
     if (f->x_r != f->x_eot) {
@@ -348,16 +368,32 @@ static void x_run_dma(struct fdc *f)
             sector_io_error(f, write, r);
             return;
         }
-        bool more = x_advance(f);
         if (tc) {
+            x_advance(f);
             x_finish(f, 0, 0, 0);
             return;
         }
-        if (!more) {
+        if (x_is_last(f)) {
             x_finish(f, ST0_ABNORMAL, ST1_EN, 0);
             return;
         }
+        x_advance(f);
     }
+}
+
+/* Non-DMA: a data byte is wanted or waiting (RQM): INT, and the overrun
+ * clock starts. */
+static void pio_offer(struct fdc *f)
+{
+    clock_timer_arm(&f->overrun_timer, clock_now_ns(f->clock) + FDC_OVERRUN_NS);
+    int_raise(f);
+}
+
+static void pio_overrun(void *opaque)
+{
+    struct fdc *f = opaque;
+    if (f->phase == FDC_PHASE_EXEC && !f->x_dma && f->buf_pos < f->buf_len)
+        x_fail(f, ST1_OR, 0);
 }
 
 /* Non-DMA: put the next sector of a READ into buf, or end the command. */
@@ -379,7 +415,7 @@ static void pio_load_sector(struct fdc *f)
     }
     f->buf_pos = 0;
     f->buf_len = FDC_SECTOR_SIZE;
-    int_raise(f); /* data request */
+    pio_offer(f);
 }
 
 static void dma_ready(void *opaque)
@@ -437,9 +473,32 @@ static void exec_start(void *opaque)
             x_format_ids(f, 0);
             return;
         }
-        int_raise(f);
+        pio_offer(f);
         return;
     }
+    pio_load_sector(f);
+}
+
+/* Non-DMA: the host has moved a whole sector.  The next one (or the end of
+ * the command) comes after the gap between sectors, so a host reading in
+ * a loop sees RQM drop and takes one interrupt per sector, not a pending
+ * one left over after the result phase began. */
+static void pio_sector_done(struct fdc *f)
+{
+    clock_timer_cancel(&f->overrun_timer);
+    clock_timer_arm(&f->gap_timer, clock_now_ns(f->clock) + FDC_GAP_NS);
+}
+
+static void pio_next_sector(void *opaque)
+{
+    struct fdc *f = opaque;
+    if (f->phase != FDC_PHASE_EXEC || f->x_dma || f->buf_pos < f->buf_len)
+        return;
+    if (x_is_last(f)) {
+        x_finish(f, ST0_ABNORMAL, ST1_EN, 0);
+        return;
+    }
+    x_advance(f);
     pio_load_sector(f);
 }
 
@@ -451,14 +510,10 @@ static uint8_t pio_read(struct fdc *f)
     }
     uint8_t v = f->buf[f->buf_pos++];
     int_lower(f);
-    if (f->buf_pos == f->buf_len) {
-        if (x_advance(f))
-            pio_load_sector(f);
-        else
-            x_finish(f, ST0_ABNORMAL, ST1_EN, 0);
-    } else {
-        int_raise(f);
-    }
+    if (f->buf_pos == f->buf_len)
+        pio_sector_done(f);
+    else
+        pio_offer(f);
     return v;
 }
 
@@ -471,7 +526,7 @@ static void pio_write(struct fdc *f, uint8_t v)
     f->buf[f->buf_pos++] = v;
     int_lower(f);
     if (f->buf_pos < f->buf_len) {
-        int_raise(f);
+        pio_offer(f);
         return;
     }
     if (f->x_op == OP_FORMAT) {
@@ -490,10 +545,7 @@ static void pio_write(struct fdc *f, uint8_t v)
         sector_io_error(f, true, r);
         return;
     }
-    if (x_advance(f))
-        pio_load_sector(f);
-    else
-        x_finish(f, ST0_ABNORMAL, ST1_EN, 0);
+    pio_sector_done(f);
 }
 
 /* --- seeks --- */
@@ -783,6 +835,8 @@ static uint8_t msr(struct fdc *f)
 static void soft_reset(struct fdc *f)
 {
     clock_timer_cancel(&f->exec_timer);
+    clock_timer_cancel(&f->overrun_timer);
+    clock_timer_cancel(&f->gap_timer);
     if (f->x_waiting_dma)
         dma_set_dreq(f->dma, f->dma_ch, false);
     f->x_waiting_dma = false;
@@ -942,6 +996,8 @@ int fdc_init(struct fdc *f, struct bus *bus, struct clock *clock, struct irq_lin
     }
     f->drv[0].present = true;
     clock_timer_init(&f->exec_timer, clock, exec_start, f, "fdc");
+    clock_timer_init(&f->overrun_timer, clock, pio_overrun, f, "fdc-overrun");
+    clock_timer_init(&f->gap_timer, clock, pio_next_sector, f, "fdc-gap");
     for (unsigned i = 0; i < FDC_DRIVES; i++)
         clock_timer_init(&f->drv[i].seek_timer, clock, seek_cbs[i], f, "fdc-seek");
     dma_register_channel(dma, dma_ch, dma_ready, f);
@@ -993,6 +1049,10 @@ void fdc_save(struct fdc *f, struct state_buf *s)
 #undef X
     uint64_t exec = f->exec_timer.armed ? f->exec_timer.deadline : CLOCK_NEVER;
     state_put(s, "fdc.exec_deadline", &exec, sizeof exec);
+    uint64_t over = f->overrun_timer.armed ? f->overrun_timer.deadline : CLOCK_NEVER;
+    state_put(s, "fdc.overrun_deadline", &over, sizeof over);
+    uint64_t gap = f->gap_timer.armed ? f->gap_timer.deadline : CLOCK_NEVER;
+    state_put(s, "fdc.gap_deadline", &gap, sizeof gap);
     for (unsigned i = 0; i < FDC_DRIVES; i++) {
         struct fdc_drive *d = &f->drv[i];
 #define X(fl)                                                                                  \
@@ -1033,6 +1093,16 @@ int fdc_load(struct fdc *f, const struct state_buf *s)
     clock_timer_cancel(&f->exec_timer);
     if (exec != CLOCK_NEVER)
         clock_timer_arm(&f->exec_timer, exec);
+    uint64_t over = CLOCK_NEVER;
+    state_get(s, "fdc.overrun_deadline", &over, sizeof over);
+    clock_timer_cancel(&f->overrun_timer);
+    if (over != CLOCK_NEVER)
+        clock_timer_arm(&f->overrun_timer, over);
+    uint64_t gap = CLOCK_NEVER;
+    state_get(s, "fdc.gap_deadline", &gap, sizeof gap);
+    clock_timer_cancel(&f->gap_timer);
+    if (gap != CLOCK_NEVER)
+        clock_timer_arm(&f->gap_timer, gap);
     for (unsigned i = 0; i < FDC_DRIVES; i++) {
         struct fdc_drive *d = &f->drv[i];
 #define X(fl)                                                                                  \

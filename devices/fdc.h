@@ -87,6 +87,8 @@ struct fdc {
 
     struct clock *clock;
     struct clock_timer exec_timer;
+    struct clock_timer overrun_timer; /* non-DMA: the host must take/give the byte by then */
+    struct clock_timer gap_timer;     /* non-DMA: the next sector arrives */
     struct irq_line irq;
     struct dma *dma;
     unsigned dma_ch;

@@ -258,7 +258,7 @@ START_TEST(end_of_cylinder)
     wait_irq(r);
     uint8_t res[7];
     result(r, res, 7);
-    const uint8_t want[7] = {0x40, 0x80, 0x00, 3, 0, 1, 2};
+    const uint8_t want[7] = {0x40, 0x80, 0x00, 2, 0, 18, 2}; /* EN: the last sector's ID */
     ck_assert_mem_eq(res, want, 7);
     check_ram_sector(r, BUF + 512, lba_of(2, 0, 18, 18));
     /* TC exactly at EOT is a normal end; MT on head 1's last sector ends
@@ -557,10 +557,13 @@ START_TEST(pio_read_write)
             (void)e;
             ck_assert_uint_eq(inb(r, 0x3f5), pattern(lba + s, i));
         }
-    /* No TC in non-DMA mode: the command ends at EOT with EN. */
+    /* No TC in non-DMA mode: the command ends at EOT with EN, after the
+     * gap that follows the last sector. */
+    ck_assert_uint_eq(inb(r, 0x3f4) & 0xf0, 0x30); /* NDMA, busy, no RQM */
+    wait_irq(r);
     ck_assert(r->level);
     ck_assert_uint_eq(result(r, res, 7), 7);
-    const uint8_t want[7] = {0x40, 0x80, 0, 4, 0, 1, 2};
+    const uint8_t want[7] = {0x40, 0x80, 0, 3, 0, 8, 2};
     ck_assert_mem_eq(res, want, 7);
     /* Interrupt per byte. */
     int e0 = r->edges;
@@ -570,12 +573,29 @@ START_TEST(pio_read_write)
     for (unsigned i = 0; i < 512; i++)
         outb(r, 0x3f5, (uint8_t)(i ^ 0x3c));
     ck_assert_int_ge(r->edges - e0, 512);
+    wait_irq(r);
     result(r, res, 7);
     ck_assert_uint_eq(res[0], 0x40);
     ck_assert_uint_eq(res[1], 0x80);
     const uint8_t *p = r->disk[0]->data + lba_of(3, 0, 9, 18) * 512;
     for (unsigned i = 0; i < 512; i++)
         ck_assert_uint_eq(p[i], (uint8_t)(i ^ 0x3c));
+    /* A host that stops taking bytes (here after one sector of an MT read
+     * that could go on to head 1): overrun, and the result names the next
+     * sector, as pseudo-DMA drivers expect. */
+    CMD(r, 0xc6, 0x00, 3, 0, 18, 2, 18, 0x1b, 0xff);
+    run_for(r, 1000000);
+    for (unsigned i = 0; i < 512; i++)
+        ck_assert_uint_eq(inb(r, 0x3f5), pattern(lba_of(3, 0, 18, 18), i));
+    run_for(r, 1000000);
+    ck_assert_uint_eq(inb(r, 0x3f4) & 0xf0, 0xf0); /* head 1's sector 1 is waiting */
+    run_for(r, 5000000);
+    ck_assert_uint_eq(inb(r, 0x3f4) & 0xf0, 0xf0); /* not yet */
+    e0 = r->edges;
+    wait_irq(r);
+    ck_assert_uint_eq(result(r, res, 7), 7);
+    const uint8_t want_or[7] = {0x44, 0x10, 0, 3, 1, 1, 2};
+    ck_assert_mem_eq(res, want_or, 7);
     rig_free(r);
 }
 END_TEST
