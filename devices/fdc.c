@@ -19,7 +19,7 @@
  *    IDs are logged under -d unimp and left out).
  *  - Time is compressed: a data command completes FDC_EXEC_NS after its last
  *    command byte and a seek takes FDC_SEEK_NS plus FDC_STEP_NS per track,
- *    much faster than a real drive; the data rate is not checked.  A DMA
+ *    much faster than a real drive.  A DMA
  *    command moves all its sectors at once, ending at the channel's terminal
  *    count, or with "end of cylinder" (ST1 EN) when the last sector of the
  *    track (EOT) passes without one, as the datasheet says — which is also
@@ -31,8 +31,12 @@
  *    owed), so a kernel booted without firmware finds it usable; a guest
  *    reset (DOR bit 2 or DSR bit 7) owes the four SENSE INTERRUPT STATUS of
  *    the datasheet's drive polling.
- *  - No disk (or a track beyond the medium, or FM mode) gives "missing
- *    address mark" (ST1 MA), where a real drive would find no index pulse.
+ *  - No disk (or a track beyond the medium, FM mode, or a data rate the
+ *    medium was not recorded at) gives "missing address mark" (ST1 MA),
+ *    where a real drive would find no index pulse.  Checking the rate is
+ *    what lets a driver's format probing (Linux's autodetection, the BIOS's
+ *    media sense) tell a 2.88 MB disk from a 1.44 MB one.  FORMAT TRACK
+ *    does not check it: the image keeps its size whatever the guest does.
  *  - In non-DMA mode the disk does not wait: a byte the host leaves alone
  *    for FDC_OVERRUN_NS ends the command with an overrun (ST1 OR), which is
  *    how pseudo-DMA drivers (Linux's floppy=nodma) stop a multi-track
@@ -106,10 +110,24 @@ enum {
     OP_LOCK = 0x14,
 };
 
+/* Data rates (CCR/DSR bits 1-0): 0 = 500 kb/s, 1 = 300, 2 = 250, 3 = 1 Mb/s.
+ * A 360 KB disk reads at 250 kb/s in its own drive, 300 in a 1.2 MB one. */
+#define RATE(r) (1u << (r))
 static const struct fdc_geometry geometries[] = {
-    {"360 KB", 40, 2, 9, 1},   {"720 KB", 80, 2, 9, 3},   {"1.2 MB", 80, 2, 15, 2},
-    {"1.44 MB", 80, 2, 18, 4}, {"2.88 MB", 80, 2, 36, 5},
+    {"360 KB", 40, 2, 9, 1, RATE(2) | RATE(1)}, {"720 KB", 80, 2, 9, 3, RATE(2)},
+    {"1.2 MB", 80, 2, 15, 2, RATE(0)},          {"1.44 MB", 80, 2, 18, 4, RATE(0)},
+    {"2.88 MB", 80, 2, 36, 5, RATE(3)},
 };
+
+/* At another data rate the controller cannot decode a single address mark. */
+static bool rate_ok(const struct fdc *f, const struct fdc_geometry *g)
+{
+    if (g->rates & RATE(f->ccr & 3))
+        return true;
+    dev_log(f->log, DEV_LOG_GUEST_ERRORS, "fdc: data rate %u does not suit the %s disk\n",
+            f->ccr & 3, g->name);
+    return false;
+}
 
 const struct fdc_geometry *fdc_geometry_for_size(uint64_t size)
 {
@@ -207,7 +225,8 @@ static int64_t x_locate(struct fdc *f, uint8_t *st1, uint8_t *st2)
     struct fdc_drive *d = x_drive(f);
     const struct fdc_geometry *g = d->geo;
     *st1 = *st2 = 0;
-    if (!d->present || !d->blk || !g || d->cyl >= g->tracks || f->x_phead >= g->heads) {
+    if (!d->present || !d->blk || !g || d->cyl >= g->tracks || f->x_phead >= g->heads ||
+        !rate_ok(f, g)) {
         *st1 = ST1_MA;
         return -1;
     }
@@ -436,7 +455,7 @@ static void exec_start(void *opaque)
     if (f->x_op == OP_READ_ID) {
         const struct fdc_geometry *g = d->geo;
         if (!d->present || !d->blk || !g || d->cyl >= g->tracks || f->x_phead >= g->heads ||
-            !(f->cmd[0] & 0x40)) {
+            !(f->cmd[0] & 0x40) || !rate_ok(f, g)) {
             x_fail(f, ST1_MA, 0);
             return;
         }
@@ -849,7 +868,7 @@ static void soft_reset(struct fdc *f)
     to_command_phase(f);
     f->buf_pos = f->buf_len = 0;
     f->reset_sense = 0;
-    f->dsr = 0x02; /* 250 kb/s, default precompensation */
+    f->dsr = (uint8_t)(f->ccr & 3); /* default precompensation; the data rate stays */
     f->perp &= 0x3c; /* GAP and WGATE cleared, the drive bits kept */
     if (!f->lock) {
         f->config = CFG_DEFAULT;

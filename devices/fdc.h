@@ -27,6 +27,7 @@ struct fdc_geometry {
     const char *name; /* "1.44 MB" */
     uint8_t tracks, heads, spt;
     uint8_t cmos_type; /* the drive type CMOS byte 0x10 reports for it */
+    uint8_t rates;     /* bit r: readable at data rate r (CCR/DSR bits 1-0) */
 };
 
 /* The format of an image of `size` bytes, or NULL if no supported format

@@ -91,6 +91,9 @@ static struct rig *rig_new2(uint64_t size0, bool ro0, uint64_t size1)
     ck_assert_int_eq(fdc_init(&r->fdc, &r->bus, &r->clock, (struct irq_line){irq_sink, r, 6},
                               &r->dma, 2, media, NULL, err, sizeof err),
                      0);
+    /* The data rate the medium wants (CCR), as a driver sets it. */
+    bus_out(&r->bus, 0x3f7, size0 == 2949120 ? 3 : size0 == 737280 || size0 == 368640 ? 2 : 0,
+            1);
     return r;
 }
 
@@ -330,6 +333,54 @@ START_TEST(write_protect_and_no_disk)
     ck_assert_uint_eq(res[0], 0x40);
     ck_assert_uint_eq(res[1], 0x01);
     ck_assert_uint_eq(inb(r, 0x3f7) & 0x80, 0); /* no disk, no change */
+    rig_free(r);
+}
+END_TEST
+
+START_TEST(data_rate)
+{
+    /* A 1.44 MB disk reads at 500 kb/s only; power-on is 250 kb/s. */
+    struct rig *r = rig_new();
+    uint8_t res[7];
+    outb(r, 0x3f7, 2);
+    dma_setup(r, DMA_MODE_WRITE, BUF, 512);
+    CMD(r, 0x46, 0x00, 0, 0, 1, 2, 18, 0x1b, 0xff);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0x40);
+    ck_assert_uint_eq(res[1], 0x01); /* MA */
+    CMD(r, 0x4a, 0x00);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[1], 0x01);
+    outb(r, 0x3f4, 0x00); /* DSR: 500 kb/s */
+    CMD(r, 0x46, 0x00, 0, 0, 1, 2, 18, 0x1b, 0xff);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0x00);
+    check_ram_sector(r, BUF, 0);
+    rig_free(r);
+    /* A 2.88 MB disk at 1 Mb/s only; a 360 KB one at 250 or 300 kb/s. */
+    r = rig_new2(2949120, false, 0);
+    outb(r, 0x3f7, 0);
+    CMD(r, 0x4a, 0x00);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[1], 0x01);
+    outb(r, 0x3f7, 3);
+    CMD(r, 0x4a, 0x00);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0x00);
+    rig_free(r);
+    r = rig_new2(368640, false, 0);
+    for (uint8_t rate = 0; rate < 4; rate++) {
+        outb(r, 0x3f7, rate);
+        CMD(r, 0x4a, 0x00);
+        wait_irq(r);
+        result(r, res, 7);
+        ck_assert_uint_eq(res[0], rate == 1 || rate == 2 ? 0x00 : 0x40);
+    }
     rig_free(r);
 }
 END_TEST
@@ -838,6 +889,7 @@ int main(void)
     tcase_add_test(tc, end_of_cylinder);
     tcase_add_test(tc, write_sector_dma);
     tcase_add_test(tc, write_protect_and_no_disk);
+    tcase_add_test(tc, data_rate);
     tcase_add_test(tc, sector_not_found);
     tcase_add_test(tc, reset_sense_seek_recal);
     tcase_add_test(tc, disk_change_line);
