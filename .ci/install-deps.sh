@@ -11,3 +11,5 @@ $SUDO apt-get update || true
 $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config nasm check gcc-multilib \
     libsdl2-dev libslirp-dev
+# tests/linux/floppy-test.sh repacks the Linux guest's initramfs.
+$SUDO apt-get install -y --no-install-recommends cpio
