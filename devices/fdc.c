@@ -164,6 +164,9 @@ static void irq_update(struct fdc *f)
 
 static void int_raise(struct fdc *f)
 {
+    /* A new interrupt cause drops the reset's owed senses: a BIOS that
+     * senses once after a reset (SeaBIOS) then sees its recalibrate's. */
+    f->reset_sense = 0;
     /* A new edge for the edge-triggered PIC even if INT was already up. */
     if (f->int_line) {
         f->int_line = false;
@@ -880,8 +883,8 @@ static void soft_reset(struct fdc *f)
 /* Leaving reset: drive polling finds every drive's ready line changed. */
 static void reset_release(struct fdc *f)
 {
-    f->reset_sense = FDC_DRIVES;
     int_raise(f);
+    f->reset_sense = FDC_DRIVES;
 }
 
 static void dor_write(struct fdc *f, uint8_t v)

@@ -462,6 +462,20 @@ START_TEST(reset_sense_seek_recal)
         result(r, res, 7);
         ck_assert_uint_eq(res[0], 0xc0 | i);
     }
+    /* One sense after a reset, then a recalibrate: its own status comes
+     * back, the reset's other owed senses are gone. */
+    outb(r, 0x3f4, 0x80);
+    CMD(r, 0x08);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0xc0);
+    CMD(r, 0x07, 0x00);
+    wait_irq(r);
+    CMD(r, 0x08);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0x20);
+    CMD(r, 0x08);
+    ck_assert_uint_eq(result(r, res, 7), 1);
+    ck_assert_uint_eq(res[0], 0x80);
     /* IRQ gated by DOR bit 3. */
     outb(r, 0x3f2, 0x04);
     outb(r, 0x3f2, 0x00);
