@@ -665,6 +665,62 @@ START_TEST(pio_read_write)
 }
 END_TEST
 
+START_TEST(pio_format_and_dma_edge_cases)
+{
+    struct rig *r = rig_new();
+    uint8_t res[7];
+    /* FORMAT TRACK through the FIFO: 4 ID bytes per sector. */
+    CMD(r, 0x03, 0xdf, 0x03);
+    seek(r, 0, 0, 7);
+    CMD(r, 0x4d, 0x00, 2, 18, 0x54, 0x6b);
+    run_for(r, 1000000);
+    for (unsigned s = 1; s <= 18; s++) {
+        const uint8_t id[4] = {7, 0, (uint8_t)s, 2};
+        for (unsigned k = 0; k < 4; k++) {
+            ck_assert_uint_eq(inb(r, 0x3f4) & 0xe0, 0xa0); /* RQM, to the FDC, NDMA */
+            outb(r, 0x3f5, id[k]);
+        }
+    }
+    ck_assert(r->level); /* the last ID byte ended the command */
+    ck_assert_uint_eq(result(r, res, 7), 7);
+    ck_assert_uint_eq(res[0], 0x00);
+    for (unsigned s = 1; s <= 18; s++)
+        ck_assert_uint_eq(r->disk[0]->data[lba_of(7, 0, s, 18) * 512 + 300], 0x6b);
+    ck_assert_uint_eq(r->disk[0]->data[lba_of(7, 1, 1, 18) * 512], pattern(lba_of(7, 1, 1, 18), 0));
+    /* Back to DMA.  A DMA count ending mid-sector (TC after 100 bytes) on a
+     * WRITE: the rest of the sector is written as zeroes, normal end. */
+    CMD(r, 0x03, 0xdf, 0x02);
+    uint8_t src[100];
+    memset(src, 0x77, sizeof src);
+    mmu_phys_write(&r->mmu, BUF, src, sizeof src);
+    dma_setup(r, DMA_MODE_READ, BUF, 100);
+    CMD(r, 0x45, 0x00, 7, 0, 3, 2, 18, 0x1b, 0xff);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0x00);
+    ck_assert_uint_eq(res[5], 4);
+    const uint8_t *p = r->disk[0]->data + lba_of(7, 0, 3, 18) * 512;
+    ck_assert_uint_eq(p[0], 0x77);
+    ck_assert_uint_eq(p[99], 0x77);
+    ck_assert_uint_eq(p[100], 0x00);
+    ck_assert_uint_eq(p[511], 0x00);
+    /* DMA verify mode (the BIOS's verify sectors): the FDC reads, memory
+     * is left alone, the command ends normally at TC. */
+    uint8_t before[512], after[512];
+    memset(before, 0x5a, sizeof before);
+    mmu_phys_write(&r->mmu, BUF, before, sizeof before);
+    dma_setup(r, DMA_MODE_VERIFY, BUF, 1024);
+    CMD(r, 0x46, 0x00, 7, 0, 5, 2, 18, 0x1b, 0xff);
+    wait_irq(r);
+    result(r, res, 7);
+    ck_assert_uint_eq(res[0], 0x00);
+    ck_assert_uint_eq(res[5], 7);
+    mmu_phys_read(&r->mmu, BUF, after, sizeof after);
+    ck_assert_mem_eq(before, after, 512);
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(dma_unmasked_late)
 {
     struct rig *r = rig_new();
@@ -909,6 +965,7 @@ int main(void)
     tcase_add_test(tc, disk_change_line);
     tcase_add_test(tc, format_track);
     tcase_add_test(tc, pio_read_write);
+    tcase_add_test(tc, pio_format_and_dma_edge_cases);
     tcase_add_test(tc, dma_unmasked_late);
     tcase_add_test(tc, configure_lock_dumpreg);
     tcase_add_test(tc, geometries);
