@@ -17,20 +17,23 @@
  *    those IDs, so a wrong C/H/N or R is "sector not found" exactly as on a
  *    disk, and a FORMAT TRACK can only rewrite the standard layout (other
  *    IDs are logged under -d unimp and left out).
- *  - Time is compressed: a data command completes FDC_EXEC_NS after its last
+ *  - Time is compressed: a data command starts FDC_EXEC_NS after its last
  *    command byte and a seek takes FDC_SEEK_NS plus FDC_STEP_NS per track,
- *    much faster than a real drive.  A DMA
- *    command moves all its sectors at once, ending at the channel's terminal
- *    count, or with "end of cylinder" (ST1 EN) when the last sector of the
- *    track (EOT) passes without one, as the datasheet says — which is also
- *    how a non-DMA transfer always ends, since nothing drives TC then.
+ *    much faster than a real drive.  A DMA command moves all its sectors at
+ *    once, ending at the channel's terminal count, or with "end of
+ *    cylinder" (ST1 EN, reporting the last sector's ID) when the last
+ *    sector (EOT, on the last head the command may use) passes without
+ *    one, as the datasheet says — which is also how a non-DMA transfer
+ *    ends, since nothing drives TC then.  In non-DMA mode each sector's
+ *    bytes are offered as a burst, FDC_GAP_NS after the previous sector.
  *  - The disk-change line follows the drive: set when a disk is inserted
  *    (power-on counts) and cleared only by a step pulse with a disk in, so
  *    a seek to the cylinder the head is already on does not clear it.
  *  - Power-on leaves the controller as a BIOS would (DOR 0x0c, nothing
- *    owed), so a kernel booted without firmware finds it usable; a guest
- *    reset (DOR bit 2 or DSR bit 7) owes the four SENSE INTERRUPT STATUS of
- *    the datasheet's drive polling.
+ *    owed; data rate 250 kb/s), so a kernel booted without firmware finds
+ *    it usable; a guest reset (DOR bit 2 or DSR bit 7) owes the four SENSE
+ *    INTERRUPT STATUS of the datasheet's drive polling, until another
+ *    interrupt cause replaces them (as QEMU and Bochs do too).
  *  - No disk (or a track beyond the medium, FM mode, or a data rate the
  *    medium was not recorded at) gives "missing address mark" (ST1 MA),
  *    where a real drive would find no index pulse.  Checking the rate is
