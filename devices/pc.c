@@ -37,6 +37,8 @@
 #include "devices/clock.h"
 #include "devices/debugcon.h"
 #include "devices/debugexit.h"
+#include "devices/dma.h"
+#include "devices/fdc.h"
 #include "devices/irq.h"
 #include "devices/log.h"
 #include "devices/i440fx.h"
@@ -85,6 +87,8 @@ struct machine {
     struct fwcfg fwcfg; /* with firmware only (cfg.bios) */
     struct debugcon debugcon;
     struct ide ide;
+    struct dma dma;
+    struct fdc fdc;
     bool cpu_ready, mmu_ready, fwcfg_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -249,10 +253,15 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
     if (ide_init(&m->ide, &m->pci, &m->bus, &m->mmu, ISA_IRQ(14), ISA_IRQ(15), cfg->ide,
                  cfg->ide_cdrom, 0x09, &m->log, err, errlen))
         return -1;
+    /* The 8237 pair, and the floppy controller on IRQ 6 and DMA channel 2. */
+    if (dma_init(&m->dma, &m->bus, &m->mmu, &m->log, err, errlen) ||
+        fdc_init(&m->fdc, &m->bus, &m->clock, ISA_IRQ(6), &m->dma, 2, cfg->floppy, &m->log, err,
+                 errlen))
+        return -1;
     m->cpu.fpu.ferr_changed = ferr_set_level;
     m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
-    rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, 0);
+    rtc_cmos_setup(&m->rtc, (uint64_t)cfg->ram_mb << 20, fdc_cmos_types(&m->fdc));
     cmos_disk_setup(m);
 
     /* Memory-mapped: the APICs, and the PCI hole for memory BARs. */
@@ -374,6 +383,8 @@ void machine_reset(struct machine *m)
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
     ferr_reset(&m->ferr);
+    dma_reset(&m->dma);
+    fdc_reset(&m->fdc);
     debugexit_reset(&m->debugexit);
     if (m->fwcfg_ready)
         fwcfg_reset(&m->fwcfg);

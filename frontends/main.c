@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "devices/fdc.h"
 #include "devices/machine.h"
 #include "frontends/block.h"
 #include "frontends/chardev.h"
@@ -231,6 +234,38 @@ static int load_multiboot(struct multiboot *mb, const struct cmdline *cl, char *
     return r;
 }
 
+/* Floppy drives (-fda, -fdb, -drive if=floppy): an image whose file is not
+ * writable is a write-protected disk (as a real disk's tab), and a size that
+ * is no floppy format is refused before any guest runs, naming the file. */
+static void protect_floppies(struct cmdline *cl)
+{
+    for (size_t i = 0; i < cl->ndrives; i++) {
+        struct block_drive *d = &cl->drives[i];
+        if (!d->floppy || !d->path) continue;
+        /* No write permission bit at all counts too, so root sees a 0444
+         * image as the write-protected disk its owner meant. */
+        struct stat st;
+        if (access(d->path, W_OK) != 0 ||
+            (stat(d->path, &st) == 0 && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))))
+            d->read_only = true;
+    }
+}
+
+static int check_floppies(const struct cmdline *cl, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cl->ndrives; i++) {
+        const struct block_drive *d = &cl->drives[i];
+        const struct block_backend *b = d->floppy ? cl->cfg.floppy[d->index] : NULL;
+        if (b && !fdc_geometry_for_size(b->size)) {
+            snprintf(err, errlen, "-fd%c: '%s' is %llu bytes, not a floppy image (supported: %s)",
+                     'a' + d->index, d->path, (unsigned long long)b->size,
+                     fdc_supported_sizes());
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Ctrl-A X, from the serial input thread.  The machine exists only after
  * the chardev it is handed to, hence the indirection (atomic: two threads). */
 struct quit_target {
@@ -342,7 +377,9 @@ int main(int argc, char **argv)
                                  : load_multiboot(&mb, &cl, err, sizeof err);
     if (r == 0) r = log_open(&log, cl.log_file, err, sizeof err);
     /* Disk images: a bad or corrupt one fails here, naming the file. */
+    protect_floppies(&cl);
     if (r == 0) r = block_open_drives(cl.drives, cl.ndrives, cl.snapshot, &cl.cfg, err, sizeof err);
+    if (r == 0) r = check_floppies(&cl, err, sizeof err);
     if (r == 0) {
         /* -serial stdio keeps QEMU's mux escapes only with -nographic. */
         r = chardev_open(&serial, cl.serial, cl.serial_path, cl.nographic, on_quit, &quit, err,
