@@ -10,4 +10,5 @@ $SUDO dpkg --add-architecture i386 || true
 $SUDO apt-get update || true
 $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config nasm check gcc-multilib \
-    libsdl2-dev libslirp-dev
+    libsdl2-dev libslirp-dev \
+    libpng-dev

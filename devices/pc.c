@@ -51,6 +51,8 @@
 #include "devices/ferr.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
+#include "devices/screendump_port.h"
 
 _Static_assert(DEV_LOG_UNIMP == LOG_UNIMP, "devices/log.h mirrors cpu/cpu.h");
 _Static_assert(DEV_LOG_GUEST_ERRORS == LOG_GUEST_ERRORS, "devices/log.h mirrors cpu/cpu.h");
@@ -78,6 +80,8 @@ struct machine {
     struct debugexit debugexit;
     struct sysctl sysctl;
     struct ferr ferr;
+    struct vga vga;
+    struct screendump_port screendump;
     bool cpu_ready, mmu_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -161,6 +165,13 @@ static void debug_exit(void *opaque, int status)
     m->reason = STOP_DEBUG_EXIT;
 }
 
+static void screendump_request(void *opaque, unsigned value)
+{
+    struct machine *m = opaque;
+    if (!m->cfg.no_vga) vga_render(&m->vga, false);
+    if (m->cfg.screendump) m->cfg.screendump(m->cfg.screendump_opaque, value);
+}
+
 /* --- assembly --- */
 
 /* The PCI hole: memory BARs are decoded from the top of RAM up to the
@@ -231,6 +242,15 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
                        cfg->debug_exit_size ? cfg->debug_exit_size : 4, debug_exit, m, err,
                        errlen))
         return -1;
+    /* The VGA last: its framebuffer BAR maps over the PCI hole. */
+    if (!cfg->no_vga &&
+        vga_init(&m->vga, &m->pci, &m->bus, &m->mmu, &m->clock, cfg->vga_bios, cfg->vga_bios_size,
+                 &cfg->display, &m->log, err, errlen))
+        return -1;
+    if (cfg->screendump_port &&
+        screendump_port_init(&m->screendump, &m->bus, cfg->screendump_port, screendump_request, m,
+                             err, errlen))
+        return -1;
     return 0;
 }
 
@@ -287,6 +307,7 @@ void machine_destroy(struct machine *m)
         cpu_destroy(&m->cpu);
     if (m->mmu_ready)
         mmu_destroy(&m->mmu);
+    vga_destroy(&m->vga);
     free(m);
 }
 
@@ -312,6 +333,8 @@ void machine_reset(struct machine *m)
     pci_bus_reset(&m->pci);
     i440fx_reset(&m->i440fx);
     piix3_reset(&m->piix3);
+    if (!m->cfg.no_vga) vga_reset(&m->vga);
+    screendump_port_reset(&m->screendump);
     ioapic_reset(&m->ioapic);
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
@@ -407,6 +430,11 @@ int machine_run(struct machine *m)
 struct input_sink machine_input(struct machine *m)
 {
     return (struct input_sink){m, input_key_cb, input_mouse_cb};
+}
+
+void machine_display_update(struct machine *m, bool full)
+{
+    if (!m->cfg.no_vga) vga_render(&m->vga, full);
 }
 
 void machine_firmware_pci_setup(struct machine *m)

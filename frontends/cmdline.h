@@ -49,6 +49,13 @@ struct cmdline {
      * yet in struct machine_config; the MMU walks in both modes for now. */
     bool mmu_walk;
 
+    /* Display (-display, -vga, screendumps). */
+    bool display_sdl;                 /* -display sdl */
+    bool vga_none;                    /* -vga none */
+    const char *screendump_file;      /* -device screendump-port,file=PATTERN */
+    uint16_t screendump_port;         /* its iobase (0: absent) */
+    const char *screendump_on_exit;   /* -screendump-on-exit FILE */
+
     /* Informational requests: main prints and exits 0. */
     bool help, version, log_help;
 };

@@ -257,3 +257,4 @@ umbra_guest(NAME mmu_bench_fork MMU_MODES APPEND iters=50
 
 # x87: every form against the host x87, plus the bench fpu kernels.
 include(${GUEST_SRC}/fpu/fpu.cmake)
+include(${GUEST_SRC}/vga/vga.cmake)

@@ -1,0 +1,174 @@
+/*
+ * vga_ref.c — the reference pictures of the VGA guest's scenes, computed on
+ * the host from vga_scene.h (the guest's own description of what it drew)
+ * and the VGA's documented pixel path: attribute byte -> font in the
+ * selected character map -> attribute palette register -> DAC (6-bit
+ * components shown as 8 bits by replicating the top bits); 4-bit planar
+ * colours and 8-bit indexes -> DAC; VBE pixels as stored.
+ *
+ *   vga_ref SCENE GOT.png [REF_OUT.png]
+ *
+ * compares a screendump with scene SCENE pixel by pixel (exit 0 = equal,
+ * 1 = different, 2 = error) and optionally writes the reference picture.
+ */
+#include <png.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vga_scene.h"
+
+static unsigned c6(unsigned v) { return ((v & 63) << 2) | ((v & 63) >> 4); }
+
+static uint32_t rgb6(unsigned r, unsigned g, unsigned b) { return c6(r) << 16 | c6(g) << 8 | c6(b); }
+
+static uint32_t *draw_text(unsigned *w, unsigned *h)
+{
+    *w = TEXT_COLS * TEXT_CELL_W, *h = TEXT_ROWS * TEXT_CHAR_H;
+    uint32_t *px = calloc((size_t)*w * *h, 4);
+    for (unsigned r = 0; r < TEXT_ROWS; r++)
+        for (unsigned c = 0; c < TEXT_COLS; c++) {
+            unsigned ch = text_char(r, c), at = text_attr(r, c);
+            unsigned map = (at & 8) ? TEXT_MAP_A : TEXT_MAP_B;
+            unsigned fi = text_ar(at & 15), bi = text_ar(at >> 4);
+            uint32_t fg = rgb6(text_dac(fi, 0), text_dac(fi, 1), text_dac(fi, 2));
+            uint32_t bg = rgb6(text_dac(bi, 0), text_dac(bi, 1), text_dac(bi, 2));
+            for (unsigned l = 0; l < TEXT_CHAR_H; l++) {
+                unsigned bits = font_row(map, ch, l);
+                uint32_t *row = px + (size_t)(r * TEXT_CHAR_H + l) * *w + c * TEXT_CELL_W;
+                for (unsigned x = 0; x < 8; x++) row[x] = (bits & (0x80u >> x)) ? fg : bg;
+                /* The 9th dot repeats the 8th for the line-drawing characters. */
+                row[8] = (ch >= 0xc0 && ch <= 0xdf && (bits & 1)) ? fg : bg;
+            }
+        }
+    return px;
+}
+
+static uint32_t *draw_m12(unsigned *w, unsigned *h)
+{
+    *w = M12_W, *h = M12_H;
+    static uint8_t idx[M12_W * M12_H];
+    memset(idx, 0, sizeof idx);
+    for (unsigned k = 0; k < M12_NRECTS; k++) {
+        const struct m12_rect *r = &m12_rects[k];
+        unsigned rot = r->arg & 7;
+        unsigned data = ((M12_ROTATE_DATA >> rot) | (M12_ROTATE_DATA << (8 - rot))) & 0xff;
+        for (unsigned y = r->y; y < r->y + r->h; y++)
+            for (unsigned x = r->x; x < r->x + r->w; x++) {
+                uint8_t *p = &idx[y * M12_W + x];
+                switch (r->kind) {
+                case M12_XOR: *p ^= (uint8_t)r->color; break;
+                case M12_ROTATE: {
+                    unsigned bit = (data >> (7 - (x & 7))) & 1;
+                    *p = (uint8_t)((*p & ~r->color) | (bit ? r->color : 0));
+                    break;
+                }
+                default: *p = (uint8_t)r->color; break;
+                }
+            }
+    }
+    uint32_t *px = malloc((size_t)*w * *h * 4);
+    for (unsigned i = 0; i < M12_W * M12_H; i++) {
+        unsigned c = idx[i] & 15;
+        px[i] = rgb6(m12_dac(c, 0), m12_dac(c, 1), m12_dac(c, 2));
+    }
+    return px;
+}
+
+static uint32_t *draw_256(unsigned *w, unsigned *h, int unchained)
+{
+    *w = M13_W, *h = M13_H;
+    uint32_t *px = malloc((size_t)*w * *h * 4);
+    for (unsigned y = 0; y < M13_H; y++)
+        for (unsigned x = 0; x < M13_W; x++) {
+            unsigned i;
+            if (!unchained)
+                i = m13_pixel(x, y);
+            else if (y >= UNCHAINED_COPY_DST && y < UNCHAINED_COPY_DST + UNCHAINED_COPY_ROWS)
+                i = unchained_pixel(x, y - UNCHAINED_COPY_DST);
+            else
+                i = unchained_pixel(x, y);
+            px[y * M13_W + x] = rgb6(dac256(i, 0), dac256(i, 1), dac256(i, 2));
+        }
+    return px;
+}
+
+static uint32_t *draw_vbe(unsigned *w, unsigned *h, int bpp16)
+{
+    *w = bpp16 ? VBE16_W : VBE32_W, *h = bpp16 ? VBE16_H : VBE32_H;
+    uint32_t *px = malloc((size_t)*w * *h * 4);
+    for (unsigned y = 0; y < *h; y++)
+        for (unsigned x = 0; x < *w; x++) {
+            uint32_t v;
+            if (bpp16) {
+                unsigned c = vbe16_pixel(x, y), r = c >> 11, g = (c >> 5) & 63, b = c & 31;
+                v = (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2);
+            } else {
+                v = vbe32_pixel(x, y) & 0xffffff;
+            }
+            px[y * *w + x] = v;
+        }
+    return px;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: vga_ref SCENE GOT.png [REF_OUT.png]\n");
+        return 2;
+    }
+    int scene = atoi(argv[1]);
+    unsigned w, h;
+    uint32_t *ref;
+    switch (scene) {
+    case SCENE_TEXT: ref = draw_text(&w, &h); break;
+    case SCENE_M12: ref = draw_m12(&w, &h); break;
+    case SCENE_M13: ref = draw_256(&w, &h, 0); break;
+    case SCENE_UNCHAINED: ref = draw_256(&w, &h, 1); break;
+    case SCENE_VBE32: ref = draw_vbe(&w, &h, 0); break;
+    case SCENE_VBE16: ref = draw_vbe(&w, &h, 1); break;
+    default: fprintf(stderr, "vga_ref: no scene %d\n", scene); return 2;
+    }
+    if (argc > 3) {
+        png_image out = {.version = PNG_IMAGE_VERSION, .width = w, .height = h,
+                         .format = PNG_FORMAT_BGRA};
+        /* Little-endian 0x00RRGGBB is B, G, R, 0 in memory: make alpha opaque. */
+        for (size_t i = 0; i < (size_t)w * h; i++) ref[i] |= 0xff000000u;
+        if (!png_image_write_to_file(&out, argv[3], 0, ref, 0, NULL))
+            fprintf(stderr, "vga_ref: cannot write %s: %s\n", argv[3], out.message);
+        for (size_t i = 0; i < (size_t)w * h; i++) ref[i] &= 0xffffffu;
+    }
+    png_image in = {.version = PNG_IMAGE_VERSION};
+    if (!png_image_begin_read_from_file(&in, argv[2])) {
+        fprintf(stderr, "vga_ref: %s: %s\n", argv[2], in.message);
+        return 2;
+    }
+    in.format = PNG_FORMAT_RGB;
+    uint8_t *got = malloc(PNG_IMAGE_SIZE(in));
+    if (!got || !png_image_finish_read(&in, NULL, got, 0, NULL)) {
+        fprintf(stderr, "vga_ref: %s: %s\n", argv[2], in.message);
+        return 2;
+    }
+    if (in.width != w || in.height != h) {
+        fprintf(stderr, "vga_ref: scene %d: screendump is %ux%u, expected %ux%u\n", scene,
+                in.width, in.height, w, h);
+        return 1;
+    }
+    unsigned long bad = 0;
+    for (unsigned y = 0; y < h; y++)
+        for (unsigned x = 0; x < w; x++) {
+            const uint8_t *g = got + ((size_t)y * w + x) * 3;
+            uint32_t gv = (uint32_t)g[0] << 16 | (uint32_t)g[1] << 8 | g[2];
+            uint32_t rv = ref[(size_t)y * w + x];
+            if (gv != rv && bad++ < 8)
+                fprintf(stderr, "vga_ref: scene %d: pixel (%u,%u) is %06x, expected %06x\n", scene,
+                        x, y, gv, rv);
+        }
+    if (bad) {
+        fprintf(stderr, "vga_ref: scene %d: %lu of %u pixels differ\n", scene, bad, w * h);
+        return 1;
+    }
+    printf("vga_ref: scene %d: %ux%u, all pixels equal the reference\n", scene, w, h);
+    return 0;
+}
