@@ -128,7 +128,6 @@ static uint32_t *sdl_resize(void *opaque, unsigned w, unsigned h, unsigned *stri
     if (d->tex) SDL_DestroyTexture(d->tex);
     d->tex = SDL_CreateTexture(d->ren, SDL_PIXELFORMAT_RGB888, SDL_TEXTUREACCESS_STREAMING,
                                (int)w, (int)h);
-    SDL_RenderSetLogicalSize(d->ren, (int)w, (int)h);
     /* Small modes (320x200) at twice their size; the user may resize. */
     unsigned scale = (w < 640 && h < 480) ? 2 : 1;
     if (!d->sized || !(SDL_GetWindowFlags(d->win) & SDL_WINDOW_MAXIMIZED))
@@ -191,8 +190,18 @@ static void sdl_refresh(void *opaque)
         SDL_UpdateTexture(d->tex, &r, d->surf.pixels + (size_t)r.y * d->surf.w + r.x,
                           (int)d->surf.w * 4);
         d->dirty_x0 = d->dirty_x1 = 0;
+        /* Scale to the window keeping the aspect ratio, centred; whole
+         * multiples when they fit, so pixels stay square and sharp. */
+        int ow, oh;
+        SDL_GetRendererOutputSize(d->ren, &ow, &oh);
+        double sx = (double)ow / d->surf.w, sy = (double)oh / d->surf.h;
+        double s = sx < sy ? sx : sy;
+        if (s >= 1) s = (double)(int)s;
+        SDL_Rect dst = {0, 0, (int)(d->surf.w * s), (int)(d->surf.h * s)};
+        dst.x = (ow - dst.w) / 2, dst.y = (oh - dst.h) / 2;
+        SDL_SetRenderDrawColor(d->ren, 0, 0, 0, 255);
         SDL_RenderClear(d->ren);
-        SDL_RenderCopy(d->ren, d->tex, NULL, NULL);
+        SDL_RenderCopy(d->ren, d->tex, NULL, &dst);
         SDL_RenderPresent(d->ren);
     }
     SDL_Event e;
@@ -257,7 +266,9 @@ struct sdl_display *sdl_display_open(char *err, size_t errlen)
         sdl_display_close(d);
         return NULL;
     }
-    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
+    /* Nearest-neighbour scaling: sharp pixels, and at integer scales the
+     * window shows exactly the guest's pixels (the Xvfb test relies on it). */
+    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest");
     snprintf(d->status, sizeof d->status, "starting");
     update_title(d);
     return d;

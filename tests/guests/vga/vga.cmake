@@ -18,3 +18,10 @@ if(NOT GUEST_EMU_IS_QEMU)
     set_tests_properties(guest.vga.${mmu} PROPERTIES TIMEOUT 90 ENVIRONMENT "UMBRA_GUEST_TIMEOUT=80")
   endforeach()
 endif()
+# The SDL window under Xvfb (skipped when Xvfb/xwd are missing).
+if(NOT GUEST_EMU_IS_QEMU AND UMBRA_SDL)
+  add_test(NAME guest.vga_sdl
+    COMMAND ${GUEST_SRC}/vga/sdl-test.sh ${GUEST_EMU} ${_vga_elf} $<TARGET_FILE:vga_ref>
+            ${CMAKE_BINARY_DIR}/guests/vga/out-sdl)
+  set_tests_properties(guest.vga_sdl PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()

@@ -42,10 +42,16 @@ static void dac(u8 i, u8 r, u8 g, u8 b)
     outb(0x3c9, r), outb(0x3c9, g), outb(0x3c9, b);
 }
 
+static u32 hold_at = 0xffffffffu; /* -append hold=N: stay on scene N (the window test) */
+
 static void shot(unsigned n)
 {
     outb(SHOT_PORT, (u8)n);
     kprintf("ok screendump %u\n", n);
+    if (n == hold_at) {
+        kprintf("holding scene %u\n", n);
+        for (;;) __asm__ volatile("pause");
+    }
 }
 
 /* Load a full register set, as a mode-set routine does. */
@@ -322,6 +328,7 @@ static void scene_vbe16(volatile u8 *lfb)
 
 void test_main(void)
 {
+    hold_at = cmdline_u32("hold", 0xffffffffu);
     CHECK(inb(SHOT_PORT) == 0, "screendump-port missing (read 0x%x)", inb(SHOT_PORT));
     scene_text();
     scene_m12();

@@ -10,6 +10,11 @@
  *
  * compares a screendump with scene SCENE pixel by pixel (exit 0 = equal,
  * 1 = different, 2 = error) and optionally writes the reference picture.
+ *
+ *   vga_ref --xwd SCENE SCALE ROOT.xwd
+ *
+ * looks for the scene, each pixel shown as a SCALE x SCALE block, anywhere
+ * in an X screenshot (xwd -root) of the Umbra window.
  */
 #include <png.h>
 #include <stdint.h>
@@ -112,23 +117,96 @@ static uint32_t *draw_vbe(unsigned *w, unsigned *h, int bpp16)
     return px;
 }
 
+static uint32_t *draw_scene(int scene, unsigned *w, unsigned *h)
+{
+    switch (scene) {
+    case SCENE_TEXT: return draw_text(w, h);
+    case SCENE_M12: return draw_m12(w, h);
+    case SCENE_M13: return draw_256(w, h, 0);
+    case SCENE_UNCHAINED: return draw_256(w, h, 1);
+    case SCENE_VBE32: return draw_vbe(w, h, 0);
+    case SCENE_VBE16: return draw_vbe(w, h, 1);
+    default: return NULL;
+    }
+}
+
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+
+/* XWD (X Window Dump, version 7), ZPixmap with 32 bits per pixel. */
+static int check_xwd(int scene, unsigned scale, const char *path)
+{
+    unsigned w, h;
+    uint32_t *ref = draw_scene(scene, &w, &h);
+    FILE *f = fopen(path, "rb");
+    if (!ref || !f || scale == 0) {
+        fprintf(stderr, "vga_ref: cannot open %s or no scene %d\n", path, scene);
+        return 2;
+    }
+    static uint8_t hdr[100];
+    size_t got = fread(hdr, 1, 100, f);
+    uint32_t hsize = be32(hdr), sw = be32(hdr + 16), sh = be32(hdr + 20), order = be32(hdr + 28);
+    uint32_t bpl = be32(hdr + 48), ncolors = be32(hdr + 76);
+    /* Depth 24 comes as 24 (packed) or 32 bits per pixel. */
+    uint32_t step = be32(hdr + 44) / 8;
+    if (got != 100 || be32(hdr + 4) != 7 || be32(hdr + 8) != 2 || (step != 3 && step != 4)) {
+        fprintf(stderr, "vga_ref: %s: not a 24/32-bpp ZPixmap XWD v7\n", path);
+        return 2;
+    }
+    uint32_t rmask = be32(hdr + 56), gmask = be32(hdr + 60), bmask = be32(hdr + 64);
+    if (fseek(f, (long)hsize + 12L * ncolors, SEEK_SET)) return 2;
+    uint8_t *data = malloc((size_t)bpl * sh);
+    if (!data || fread(data, 1, (size_t)bpl * sh, f) != (size_t)bpl * sh) {
+        fprintf(stderr, "vga_ref: %s: short file\n", path);
+        return 2;
+    }
+    fclose(f);
+    uint32_t *root = malloc((size_t)sw * sh * 4);
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++) {
+            const uint8_t *p = data + (size_t)y * bpl + step * x;
+            uint32_t v = step == 4 ? (order ? be32(p) : (uint32_t)p[3] << 24 | p[2] << 16 | p[1] << 8 | p[0])
+                                   : (order ? (uint32_t)p[0] << 16 | p[1] << 8 | p[2]
+                                            : (uint32_t)p[2] << 16 | p[1] << 8 | p[0]);
+            unsigned r = (v & rmask) >> __builtin_ctz(rmask), g = (v & gmask) >> __builtin_ctz(gmask),
+                     b = (v & bmask) >> __builtin_ctz(bmask);
+            root[(size_t)y * sw + x] = (uint32_t)r << 16 | g << 8 | b;
+        }
+    unsigned W = w * scale, H = h * scale;
+    for (uint32_t oy = 0; oy + H <= sh; oy++)
+        for (uint32_t ox = 0; ox + W <= sw; ox++) {
+            if (root[(size_t)oy * sw + ox] != ref[0]) continue;
+            unsigned long bad = 0;
+            for (unsigned y = 0; y < H && bad == 0; y++)
+                for (unsigned x = 0; x < W; x++)
+                    if (root[(size_t)(oy + y) * sw + ox + x] != ref[(y / scale) * w + x / scale]) {
+                        bad++;
+                        break;
+                    }
+            if (!bad) {
+                printf("vga_ref: scene %d found at (%u,%u) of the %ux%u X screen, %ux scale, all "
+                       "pixels equal\n", scene, ox, oy, sw, sh, scale);
+                return 0;
+            }
+        }
+    fprintf(stderr, "vga_ref: scene %d (%ux%u at %ux) not found on the %ux%u X screen\n", scene, w,
+            h, scale, sw, sh);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "--xwd"))
+        return check_xwd(atoi(argv[2]), (unsigned)atoi(argv[3]), argv[4]);
     if (argc < 3) {
         fprintf(stderr, "usage: vga_ref SCENE GOT.png [REF_OUT.png]\n");
         return 2;
     }
     int scene = atoi(argv[1]);
     unsigned w, h;
-    uint32_t *ref;
-    switch (scene) {
-    case SCENE_TEXT: ref = draw_text(&w, &h); break;
-    case SCENE_M12: ref = draw_m12(&w, &h); break;
-    case SCENE_M13: ref = draw_256(&w, &h, 0); break;
-    case SCENE_UNCHAINED: ref = draw_256(&w, &h, 1); break;
-    case SCENE_VBE32: ref = draw_vbe(&w, &h, 0); break;
-    case SCENE_VBE16: ref = draw_vbe(&w, &h, 1); break;
-    default: fprintf(stderr, "vga_ref: no scene %d\n", scene); return 2;
+    uint32_t *ref = draw_scene(scene, &w, &h);
+    if (!ref) {
+        fprintf(stderr, "vga_ref: no scene %d\n", scene);
+        return 2;
     }
     if (argc > 3) {
         png_image out = {.version = PNG_IMAGE_VERSION, .width = w, .height = h,

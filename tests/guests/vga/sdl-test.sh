@@ -1,0 +1,47 @@
+#!/bin/sh
+# sdl-test.sh — the SDL window shows the guest's screen: under Xvfb, boot
+# the VGA guest with -display sdl, hold it on the mode 13h scene, take an X
+# screenshot of the root window (xwd) and find the scene in it, each guest
+# pixel a 2x2 block (320x200 opens at twice its size, nearest-neighbour).
+#
+#   sdl-test.sh UMBRA GUEST.elf VGA_REF OUTDIR
+#
+# Exit 77 (skip) when Xvfb or xwd is not installed.
+set -u
+umbra=$1 guest=$2 ref=$3 out=$4
+command -v Xvfb >/dev/null && command -v xwd >/dev/null || {
+    echo "sdl-test: Xvfb/xwd not installed: skipped" >&2
+    exit 77
+}
+mkdir -p "$out"
+rm -f "$out"/shot-*.png "$out"/root.xwd "$out"/serial.txt "$out"/display
+# -displayfd: Xvfb picks a free display number and writes it to fd 3.
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$out/display" 2>"$out/xvfb.log" &
+xvfb=$!
+umbra_pid=
+cleanup() {
+    [ -n "$umbra_pid" ] && kill "$umbra_pid" 2>/dev/null
+    kill "$xvfb" 2>/dev/null
+    wait 2>/dev/null
+}
+trap cleanup EXIT
+for _ in $(seq 100); do [ -s "$out/display" ] && break; sleep 0.1; done
+[ -s "$out/display" ] || { echo "sdl-test: Xvfb did not start" >&2; cat "$out/xvfb.log" >&2; exit 1; }
+DISPLAY=:$(cat "$out/display")
+export DISPLAY
+unset WAYLAND_DISPLAY
+"$umbra" -kernel "$guest" -display sdl -serial "file:$out/serial.txt" -no-reboot \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -device "screendump-port,iobase=0xe0,file=$out/shot-%d.png" -append hold=2 \
+    </dev/null >"$out/umbra.log" 2>&1 &
+umbra_pid=$!
+# Wait for the guest to reach the held scene, then a few frames more.
+for _ in $(seq 200); do grep -q "holding scene 2" "$out/serial.txt" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q "holding scene 2" "$out/serial.txt" 2>/dev/null; then
+    echo "sdl-test: the guest never reached scene 2" >&2
+    cat "$out/serial.txt" "$out/umbra.log" >&2
+    exit 1
+fi
+sleep 1
+xwd -root -silent >"$out/root.xwd" || exit 1
+"$ref" --xwd 2 2 "$out/root.xwd"
