@@ -376,6 +376,60 @@ START_TEST(render_only_changed_rows)
 }
 END_TEST
 
+/* Text mode from the reset state: font from plane 2, 9th column, cursor
+ * scan lines and blink, attribute blink. */
+START_TEST(text_font_cursor_blink)
+{
+    struct rig *r = rig_new();
+    /* Glyphs into map 0 of plane 2. */
+    seq(r, 2, 0x04), seq(r, 4, 0x06), gc(r, 5, 0x00), gc(r, 6, 0x04), gc(r, 4, 2);
+    for (unsigned l = 0; l < 16; l++) {
+        mem_wr(r, 0xc1 * 32 + l, 0x81);
+        mem_wr(r, 0x41 * 32 + l, 0x01);
+    }
+    seq(r, 2, 0x03), seq(r, 4, 0x02), gc(r, 5, 0x10), gc(r, 6, 0x0e), gc(r, 4, 0);
+    /* Cells 0-3 of row 0: cursor cell, line-graphics char, plain char, blinking char. */
+    const uint8_t cells[8] = {0x00, 0x07, 0xc1, 0x1e, 0x41, 0x1e, 0x41, 0x9e};
+    for (unsigned i = 0; i < 8; i++) mem_wr(r, 0x18000 + i, cells[i]);
+    bus_out(&r->bus, 0x3d4, 0x0a, 1), bus_out(&r->bus, 0x3d5, 13, 1);
+    bus_out(&r->bus, 0x3d4, 0x0b, 1), bus_out(&r->bus, 0x3d5, 14, 1);
+    r->vga.frames = 0;
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->w, 720);
+    ck_assert_uint_eq(r->h, 400);
+    const uint32_t yellow = 0xffff55, blue = 0x0000aa, grey = 0xaaaaaa;
+    uint32_t *row = r->pixels + 5 * 720; /* scan line 5 */
+    ck_assert_uint_eq(row[9], yellow);
+    ck_assert_uint_eq(row[10], blue);
+    ck_assert_uint_eq(row[16], yellow);
+    ck_assert_uint_eq(row[17], yellow); /* 9th dot repeats the 8th for 0xC0-0xDF */
+    ck_assert_uint_eq(row[18 + 7], yellow);
+    ck_assert_uint_eq(row[18 + 8], blue); /* ... but not for 'A' */
+    ck_assert_uint_eq(row[27 + 7], yellow); /* blink phase on */
+    /* Cursor on scan lines 13-14 of cell 0, in its foreground colour. */
+    ck_assert_uint_eq(r->pixels[12 * 720 + 3], 0);
+    ck_assert_uint_eq(r->pixels[13 * 720 + 3], grey);
+    ck_assert_uint_eq(r->pixels[14 * 720 + 8], grey);
+    ck_assert_uint_eq(r->pixels[15 * 720 + 3], 0);
+    /* 16 frames later the cursor is off; 32 later blinking text too. */
+    r->vga.frames = 16;
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->pixels[13 * 720 + 3], 0);
+    ck_assert_uint_eq(r->pixels[5 * 720 + 27 + 7], yellow);
+    r->vga.frames = 32;
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->pixels[5 * 720 + 27 + 7], blue);
+    ck_assert_uint_eq(r->pixels[5 * 720 + 18 + 7], yellow);
+    /* 8-dot characters: 640 wide. */
+    seq(r, 1, 0x01);
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->w, 640);
+    ck_assert_uint_eq(r->pixels[5 * 640 + 8], yellow);
+    ck_assert_uint_eq(r->pixels[5 * 640 + 15], yellow);
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(register_fuzz)
 {
     struct rig *r = rig_new();
@@ -414,6 +468,7 @@ int main(void)
     tcase_add_test(tc, retrace_follows_clock);
     tcase_add_test(tc, dispi_and_lfb_bar);
     tcase_add_test(tc, render_only_changed_rows);
+    tcase_add_test(tc, text_font_cursor_blink);
     tcase_add_test(tc, register_fuzz);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
