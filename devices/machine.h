@@ -89,6 +89,10 @@ struct input_sink machine_input(struct machine *m);
  * saving a screendump at exit. */
 void machine_display_update(struct machine *m, bool full);
 
+/* What the VGA BIOS would have done for a boot without firmware: load an
+ * 8x`height` text font (256 glyphs) into the VGA's plane 2. */
+void machine_firmware_vga_font(struct machine *m, const uint8_t *glyphs, unsigned height);
+
 /* What firmware would have done, for loaders that boot without one:
  * place PCI BARs, route PCI interrupts (PIRQ A-D to IRQ 10/10/11/11,
  * level-triggered in the ELCR) and write each device's interrupt line. */

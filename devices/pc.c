@@ -437,6 +437,11 @@ void machine_display_update(struct machine *m, bool full)
     if (!m->cfg.no_vga) vga_render(&m->vga, full);
 }
 
+void machine_firmware_vga_font(struct machine *m, const uint8_t *glyphs, unsigned height)
+{
+    if (!m->cfg.no_vga) vga_firmware_load_font(&m->vga, glyphs, height);
+}
+
 void machine_firmware_pci_setup(struct machine *m)
 {
     pci_firmware_assign_bars(&m->pci, 0xc000);

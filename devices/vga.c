@@ -653,6 +653,15 @@ void vga_reset(struct vga *v)
     clock_timer_arm(&v->refresh_timer, clock_now_ns(v->clock) + REFRESH_NS);
 }
 
+void vga_firmware_load_font(struct vga *v, const uint8_t *glyphs, unsigned height)
+{
+    if (height == 0 || height > 32) return;
+    for (unsigned ch = 0; ch < 256; ch++)
+        for (unsigned l = 0; l < 32; l++)
+            v->vram[(ch * 32 + l) * 4 + 2] = l < height ? glyphs[ch * height + l] : 0;
+    v->font_written = true;
+}
+
 void vga_save(struct vga *v, struct state_buf *s)
 {
     uint32_t version = 1;

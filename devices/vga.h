@@ -122,6 +122,10 @@ void vga_mem_write(struct vga *v, uint32_t addr, uint8_t val); /* addr: offset i
  * bus reset or a state load). */
 void vga_sync_bars(struct vga *v);
 
+/* What the VGA BIOS's mode set does for a boot without firmware: the 256
+ * glyphs of `height` rows each (1..32) into character map 0 of plane 2. */
+void vga_firmware_load_font(struct vga *v, const uint8_t *glyphs, unsigned height);
+
 /* owner: devices/vga_render.c */
 /* Render what changed since the last call (everything if full) into the
  * display backend and report the changed rectangles. */

@@ -127,6 +127,7 @@ static void render_text(struct vga *v, bool full, unsigned w, unsigned h)
     unsigned cw = (v->seq[1] & 1) ? 8 : 9;
     unsigned ch = (v->crtc[9] & 0x1fu) + 1;
     unsigned cols = v->crtc[1] + 1u, rows = (h + ch - 1) / ch;
+    if (cols * cw > w) cols = w / cw; /* the size was clamped */
     uint32_t start = (uint32_t)v->crtc[0x0c] << 8 | v->crtc[0x0d];
     uint32_t pitch = v->crtc[0x13] * 2u;
     uint32_t cursor = (uint32_t)v->crtc[0x0e] << 8 | v->crtc[0x0f];
@@ -183,7 +184,6 @@ static void render_text(struct vga *v, bool full, unsigned w, unsigned h)
         }
         span_snap(v, lo, hi);
     }
-    (void)w;
     report_rows(v, dirty, h, w);
 }
 
@@ -209,6 +209,7 @@ static void draw_planar_row(struct vga *v, uint32_t *px, uint32_t c0, unsigned c
 static void render_graphics(struct vga *v, bool full, unsigned w, unsigned h, bool c256)
 {
     unsigned chars = v->crtc[1] + 1u;
+    if (chars * (c256 ? 4 : 8) > w) chars = w / (c256 ? 4 : 8); /* the size was clamped */
     unsigned scan = ((v->crtc[9] & 0x1fu) + 1) * ((v->crtc[9] & 0x80) ? 2 : 1);
     uint32_t start = (uint32_t)v->crtc[0x0c] << 8 | v->crtc[0x0d];
     uint32_t pitch = v->crtc[0x13] * 2u;

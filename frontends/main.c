@@ -32,6 +32,8 @@
 #include "frontends/multiboot.h"
 #include "frontends/screendump.h"
 #include "frontends/sdl.h"
+#include "frontends/vgafont.h"
+#include "frontends/imagefile.h"
 
 #ifndef UMBRA_VERSION
 #define UMBRA_VERSION "unknown"
@@ -181,6 +183,23 @@ struct display_host {
 static const struct fb_surface *display_pixels(const struct display_host *d)
 {
     return d->sdl ? sdl_display_surface(d->sdl) : &d->headless;
+}
+
+/* These boots run no VGA BIOS: load the text font it would have, from the
+ * VGA BIOS image if there is one (else the seabios package's), so the text
+ * console shows characters.  Without either the screen keeps a blank font. */
+static void load_text_font(struct machine *m, const struct cmdline *cl)
+{
+    uint8_t *rom = NULL;
+    size_t len = 0;
+    char err[256];
+    const uint8_t *font = NULL;
+    if (cl->cfg.vga_bios)
+        font = vgafont_find_8x16(cl->cfg.vga_bios, cl->cfg.vga_bios_size);
+    else if (image_read_file(VGAFONT_DEFAULT_ROM, &rom, &len, err, sizeof err) == 0)
+        font = vgafont_find_8x16(rom, len);
+    if (font) machine_firmware_vga_font(m, font, 16);
+    free(rom);
 }
 
 static void on_screendump(void *opaque, unsigned value)
@@ -368,6 +387,7 @@ int main(int argc, char **argv)
     else
         machine_set_boot_hook(m, multiboot_boot_hook, &mb);
     machine_reset(m); /* machine_create reset it before the hook existed */
+    if (!cl.vga_none) load_text_font(m, &cl);
 
     signal_tty = &serial;
     signal(SIGTERM, on_fatal_signal);

@@ -183,6 +183,9 @@ static int check_xwd(int scene, unsigned scale, const char *path)
                         break;
                     }
             if (!bad) {
+                free(root);
+                free(data);
+                free(ref);
                 printf("vga_ref: scene %d found at (%u,%u) of the %ux%u X screen, %ux scale, all "
                        "pixels equal\n", scene, ox, oy, sw, sh, scale);
                 return 0;
@@ -190,6 +193,9 @@ static int check_xwd(int scene, unsigned scale, const char *path)
         }
     fprintf(stderr, "vga_ref: scene %d (%ux%u at %ux) not found on the %ux%u X screen\n", scene, w,
             h, scale, sw, sh);
+    free(root);
+    free(data);
+    free(ref);
     return 1;
 }
 
@@ -231,6 +237,8 @@ int main(int argc, char **argv)
     if (in.width != w || in.height != h) {
         fprintf(stderr, "vga_ref: scene %d: screendump is %ux%u, expected %ux%u\n", scene,
                 in.width, in.height, w, h);
+        free(got);
+        free(ref);
         return 1;
     }
     unsigned long bad = 0;
@@ -243,6 +251,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vga_ref: scene %d: pixel (%u,%u) is %06x, expected %06x\n", scene,
                         x, y, gv, rv);
         }
+    free(got);
+    free(ref);
     if (bad) {
         fprintf(stderr, "vga_ref: scene %d: %lu of %u pixels differ\n", scene, bad, w * h);
         return 1;
