@@ -430,6 +430,25 @@ START_TEST(text_font_cursor_blink)
 }
 END_TEST
 
+/* A CRTC programmed wider than the largest surface: the picture is cut at
+ * 2048 pixels, nothing is written past it (ASan build). */
+START_TEST(oversized_crtc)
+{
+    struct rig *r = rig_new();
+    bus_out(&r->bus, 0x3d4, 0x11, 1), bus_out(&r->bus, 0x3d5, 0x00, 1); /* unlock */
+    bus_out(&r->bus, 0x3d4, 0x01, 1), bus_out(&r->bus, 0x3d5, 0xff, 1);
+    vga_render(&r->vga, true);
+    ck_assert_uint_eq(r->w, 2048);
+    gc(r, 6, 0x05); /* graphics, 16 colours: 256 * 8 = 2048 */
+    vga_render(&r->vga, true);
+    ck_assert_uint_eq(r->w, 2048);
+    gc(r, 5, 0x40);
+    vga_render(&r->vga, true);
+    ck_assert_uint_eq(r->w, 1024);
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(register_fuzz)
 {
     struct rig *r = rig_new();
@@ -469,6 +488,7 @@ int main(void)
     tcase_add_test(tc, dispi_and_lfb_bar);
     tcase_add_test(tc, render_only_changed_rows);
     tcase_add_test(tc, text_font_cursor_blink);
+    tcase_add_test(tc, oversized_crtc);
     tcase_add_test(tc, register_fuzz);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
