@@ -126,7 +126,9 @@ static void render_text(struct vga *v, bool full, unsigned w, unsigned h)
 {
     unsigned cw = (v->seq[1] & 1) ? 8 : 9;
     unsigned ch = (v->crtc[9] & 0x1fu) + 1;
-    unsigned cols = v->crtc[1] + 1u, rows = (h + ch - 1) / ch;
+    /* Preset row scan: the screen starts that many scan lines into row 0. */
+    unsigned preset = v->crtc[8] & 0x1f;
+    unsigned cols = v->crtc[1] + 1u, rows = (h + preset + ch - 1) / ch;
     if (cols * cw > w) cols = w / cw; /* the size was clamped */
     uint32_t start = (uint32_t)v->crtc[0x0c] << 8 | v->crtc[0x0d];
     uint32_t pitch = v->crtc[0x13] * 2u;
@@ -168,7 +170,8 @@ static void render_text(struct vga *v, bool full, unsigned w, unsigned h)
             uint32_t font = (at & 0x08) ? font_a : font_b;
             bool is_cursor = cursor_on && c0 + c == cursor;
             for (unsigned l = 0; l < ch; l++) {
-                unsigned y = r * ch + l;
+                if (r * ch + l < preset) continue;
+                unsigned y = r * ch + l - preset;
                 if (y >= h) break;
                 unsigned bits = v->vram[((font + chr * 32 + l) & VGA_PLANE_MASK) * 4 + 2];
                 if (is_cursor && cur_start <= cur_end && l >= cur_start && l <= cur_end)
@@ -208,6 +211,10 @@ static void draw_planar_row(struct vga *v, uint32_t *px, uint32_t c0, unsigned c
 
 static void render_graphics(struct vga *v, bool full, unsigned w, unsigned h, bool c256)
 {
+    /* Horizontal pel panning: the picture starts `pan` pixels into the
+     * first character clock (256-colour pixels are two dots wide). */
+    unsigned pan = c256 ? (v->ar[0x13] & 7u) >> 1 : v->ar[0x13] & 7u;
+    uint32_t row[MAX_LEGACY_W + 8];
     unsigned chars = v->crtc[1] + 1u;
     if (chars * (c256 ? 4 : 8) > w) chars = w / (c256 ? 4 : 8); /* the size was clamped */
     unsigned scan = ((v->crtc[9] & 0x1fu) + 1) * ((v->crtc[9] & 0x80) ? 2 : 1);
@@ -225,11 +232,19 @@ static void render_graphics(struct vga *v, bool full, unsigned w, unsigned h, bo
             split_row = y;
         }
         uint32_t c0 = split ? (y - split_row) * pitch : start + y * pitch;
+        /* The lower part of a split screen may ignore panning (AR10 bit 5). */
+        unsigned p = split && (v->ar[0x10] & 0x20) ? 0 : pan;
         span_lo[y] = crtc_addr(v, c0) * 4;
-        span_hi[y] = crtc_addr(v, c0 + chars - 1) * 4 + 4;
+        span_hi[y] = crtc_addr(v, c0 + chars - (p ? 0 : 1)) * 4 + 4;
         dirty[y] = full || !span_clean(v, span_lo[y], span_hi[y]);
-        if (dirty[y])
-            draw_planar_row(v, v->surface + (size_t)y * v->surf_stride, c0, chars, c256);
+        if (!dirty[y]) continue;
+        uint32_t *dst = v->surface + (size_t)y * v->surf_stride;
+        if (!p) {
+            draw_planar_row(v, dst, c0, chars, c256);
+        } else {
+            draw_planar_row(v, row, c0, chars + 1, c256);
+            memcpy(dst, row + p, (size_t)chars * (c256 ? 4 : 8) * 4);
+        }
     }
     for (unsigned y = 0; y < h; y++)
         if (dirty[y]) span_snap(v, span_lo[y], span_hi[y]);

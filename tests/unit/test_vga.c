@@ -449,6 +449,50 @@ START_TEST(oversized_crtc)
 }
 END_TEST
 
+/* Mode 12h-like planar graphics: horizontal pel panning shifts the picture
+ * left by AR13 pixels; text: preset row scan starts the screen inside row 0. */
+START_TEST(pel_panning_and_preset_row_scan)
+{
+    struct rig *r = rig_new();
+    bus_out(&r->bus, 0x3d4, 0x11, 1), bus_out(&r->bus, 0x3d5, 0x00, 1);
+    bus_out(&r->bus, 0x3d4, 0x09, 1), bus_out(&r->bus, 0x3d5, 0x40, 1); /* 1 scan line per row */
+    bus_out(&r->bus, 0x3d4, 0x17, 1), bus_out(&r->bus, 0x3d5, 0xe3, 1); /* byte mode */
+    planar(r);
+    /* Byte 0 of line 0: only the first pixel lit (colour 15); byte 1 too. */
+    mem_wr(r, 0, 0x80);
+    mem_wr(r, 1, 0x80);
+    (void)bus_in(&r->bus, 0x3da, 1);
+    bus_out(&r->bus, 0x3c0, 0x30, 1), bus_out(&r->bus, 0x3c0, 0x01, 1); /* graphics */
+    vga_render(&r->vga, true);
+    ck_assert_uint_eq(r->w, 640);
+    const uint32_t white = 0xffffff;
+    ck_assert_uint_eq(r->pixels[0], white);
+    ck_assert_uint_eq(r->pixels[8], white);
+    (void)bus_in(&r->bus, 0x3da, 1);
+    bus_out(&r->bus, 0x3c0, 0x33, 1), bus_out(&r->bus, 0x3c0, 0x03, 1); /* pan by 3 */
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->pixels[0], 0);
+    ck_assert_uint_eq(r->pixels[5], white);
+    ck_assert_uint_eq(r->pixels[8], 0);
+    rig_free(r);
+
+    r = rig_new();
+    seq(r, 2, 0x04), seq(r, 4, 0x06), gc(r, 5, 0x00), gc(r, 6, 0x04), gc(r, 4, 2);
+    for (unsigned l = 0; l < 16; l++) mem_wr(r, 0x41 * 32 + l, (uint8_t)(l == 5 ? 0xff : 0));
+    seq(r, 2, 0x03), seq(r, 4, 0x02), gc(r, 5, 0x10), gc(r, 6, 0x0e), gc(r, 4, 0);
+    mem_wr(r, 0x18000, 0x41), mem_wr(r, 0x18001, 0x07);
+    bus_out(&r->bus, 0x3d4, 0x0a, 1), bus_out(&r->bus, 0x3d5, 0x20, 1); /* no cursor */
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->pixels[5 * 720 + 2], 0xaaaaaa);
+    ck_assert_uint_eq(r->pixels[0 * 720 + 2], 0);
+    bus_out(&r->bus, 0x3d4, 0x08, 1), bus_out(&r->bus, 0x3d5, 0x05, 1);
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->pixels[0 * 720 + 2], 0xaaaaaa);
+    ck_assert_uint_eq(r->pixels[5 * 720 + 2], 0);
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(register_fuzz)
 {
     struct rig *r = rig_new();
@@ -489,6 +533,7 @@ int main(void)
     tcase_add_test(tc, render_only_changed_rows);
     tcase_add_test(tc, text_font_cursor_blink);
     tcase_add_test(tc, oversized_crtc);
+    tcase_add_test(tc, pel_panning_and_preset_row_scan);
     tcase_add_test(tc, register_fuzz);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
