@@ -192,7 +192,8 @@ static void vbe_update_geometry(struct vga *v)
     r[VBE_INDEX_VIRT_HEIGHT] = (uint16_t)height;
     v->vbe_line_offset = line;
     uint32_t x = r[VBE_INDEX_X_OFFSET], y = r[VBE_INDEX_Y_OFFSET];
-    uint64_t start = (uint64_t)y * line + (bpp == 4 ? x / 8 : x * vbe_bytes_pp((uint16_t)bpp));
+    /* 4 bpp is planar: 8 pixels per plane byte, 4 VRAM bytes per plane byte. */
+    uint64_t start = (uint64_t)y * line + (bpp == 4 ? x / 8 * 4 : x * vbe_bytes_pp((uint16_t)bpp));
     v->vbe_start = start < v->vram_size ? (uint32_t)start : 0;
 }
 
@@ -257,16 +258,19 @@ static void vbe_write(struct vga *v, uint16_t val)
                 uint64_t n = (uint64_t)v->vbe_line_offset * r[VBE_INDEX_YRES];
                 memset(v->vram, 0, n < v->vram_size ? n : v->vram_size);
             }
-            /* Graphics mode, the 64 KiB window at 0xA0000 for the banks. */
+            /* Graphics mode, the 64 KiB window at 0xA0000 for the banks;
+             * 4 bpp is planar, through the window like mode 12h. */
             v->gc[6] = (v->gc[6] & ~0x0cu) | 0x05;
-            v->seq[4] |= 0x08;
+            if (r[VBE_INDEX_BPP] == 4) {
+                v->seq[4] = (v->seq[4] & ~0x08u) | 0x06;
+                v->gc[5] &= ~0x60u;
+            } else {
+                v->seq[4] |= 0x08;
+            }
         }
         v->full_redraw = true;
         break;
     case VBE_INDEX_VIRT_WIDTH:
-        r[i] = val;
-        vbe_update_geometry(v);
-        break;
     case VBE_INDEX_X_OFFSET:
     case VBE_INDEX_Y_OFFSET:
         r[i] = val;

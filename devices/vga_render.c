@@ -61,7 +61,7 @@ enum vga_render_kind vga_render_mode(const struct vga *v, unsigned *w, unsigned 
     if (v->vbe_regs[VBE_INDEX_ENABLE] & VBE_DISPI_ENABLED) {
         *w = v->vbe_regs[VBE_INDEX_XRES];
         *h = v->vbe_regs[VBE_INDEX_YRES];
-        return v->vbe_regs[VBE_INDEX_BPP] == 4 ? VGA_KIND_BLANK : VGA_KIND_VBE;
+        return VGA_KIND_VBE;
     }
     unsigned chars = v->crtc[1] + 1u, lines = vdisp_lines(v);
     enum vga_render_kind k;
@@ -255,10 +255,12 @@ static void render_vbe(struct vga *v, bool full, unsigned w, unsigned h)
 {
     unsigned bpp = v->vbe_regs[VBE_INDEX_BPP], bytes = (bpp + 7) / 8;
     uint32_t line = v->vbe_line_offset;
+    /* 4 bpp: w/8 bytes per plane, interleaved: w/2 bytes of VRAM. */
+    uint64_t row_bytes = bpp == 4 ? w / 2 : (uint64_t)w * bytes;
     uint8_t dirty[VBE_DISPI_MAX_YRES];
     memset(dirty, 0, h);
     for (unsigned y = 0; y < h; y++) {
-        uint64_t lo = v->vbe_start + (uint64_t)y * line, hi = lo + (uint64_t)w * bytes;
+        uint64_t lo = v->vbe_start + (uint64_t)y * line, hi = lo + row_bytes;
         uint32_t *px = v->surface + (size_t)y * v->surf_stride;
         if (hi > v->vram_size) { /* past the end of VRAM: nothing to scan out */
             if (full) memset(px, 0, w * 4u), dirty[y] = 1;
@@ -268,6 +270,14 @@ static void render_vbe(struct vga *v, bool full, unsigned w, unsigned h)
         dirty[y] = 1;
         const uint8_t *s = v->vram + lo;
         switch (bpp) {
+        case 4: /* planar, through the attribute controller like mode 12h */
+            for (unsigned x = 0; x < w; x++) {
+                const uint8_t *p = s + (x / 8) * 4;
+                unsigned bit = 7 - (x & 7);
+                px[x] = ar_color(v, ((p[0] >> bit) & 1) | ((p[1] >> bit) & 1) << 1 |
+                                        ((p[2] >> bit) & 1) << 2 | ((p[3] >> bit) & 1) << 3);
+            }
+            break;
         case 8:
             for (unsigned x = 0; x < w; x++) px[x] = v->palette[s[x]];
             break;
@@ -300,7 +310,7 @@ static void render_vbe(struct vga *v, bool full, unsigned w, unsigned h)
     }
     for (unsigned y = 0; y < h; y++) {
         uint64_t lo = v->vbe_start + (uint64_t)y * line;
-        if (dirty[y]) span_snap(v, (uint32_t)lo, (uint32_t)(lo + (uint64_t)w * bytes));
+        if (dirty[y]) span_snap(v, (uint32_t)lo, (uint32_t)(lo + row_bytes));
     }
     report_rows(v, dirty, h, w);
 }

@@ -105,7 +105,9 @@ struct sdl_display {
 static void update_title(struct sdl_display *d)
 {
     char title[160];
-    snprintf(title, sizeof title, "Umbra - %s%s", d->status,
+    char size[32] = "";
+    if (d->surf.w) snprintf(size, sizeof size, " - %ux%u", d->surf.w, d->surf.h);
+    snprintf(title, sizeof title, "Umbra - %s%s%s", d->status, size,
              d->grabbed ? " - Press Ctrl+Alt to release the mouse" : "");
     SDL_SetWindowTitle(d->win, title);
 }
@@ -134,6 +136,7 @@ static uint32_t *sdl_resize(void *opaque, unsigned w, unsigned h, unsigned *stri
         SDL_SetWindowSize(d->win, (int)(w * scale), (int)(h * scale));
     d->sized = true;
     d->dirty_x0 = 0, d->dirty_y0 = 0, d->dirty_x1 = (int)w, d->dirty_y1 = (int)h;
+    update_title(d);
     return d->surf.pixels;
 }
 

@@ -493,6 +493,28 @@ START_TEST(pel_panning_and_preset_row_scan)
 }
 END_TEST
 
+/* VBE 4 bpp: planar memory through the window, drawn like mode 12h. */
+START_TEST(vbe_4bpp_planar)
+{
+    struct rig *r = rig_new();
+    const uint16_t regs[][2] = {{1, 640}, {2, 480}, {3, 4}, {4, 0x01}};
+    for (unsigned i = 0; i < 4; i++)
+        bus_out(&r->bus, 0x1ce, regs[i][0], 2), bus_out(&r->bus, 0x1cf, regs[i][1], 2);
+    gc(r, 5, 0x02); /* write mode 2 */
+    seq(r, 2, 0x0f);
+    (void)mem_rd(r, 80 * 10 + 2);
+    mem_wr(r, 80 * 10 + 2, 9);
+    vga_render(&r->vga, false);
+    ck_assert_uint_eq(r->w, 640);
+    ck_assert_uint_eq(r->pixels[10 * 640 + 15], 0);
+    ck_assert_uint_eq(r->pixels[10 * 640 + 16], 0x5555ff); /* AR 9 = 0x39: EGA light blue */
+    ck_assert_uint_eq(r->pixels[10 * 640 + 23], 0x5555ff);
+    ck_assert_uint_eq(r->pixels[10 * 640 + 24], 0);
+    ck_assert_uint_eq(r->pixels[11 * 640 + 16], 0);
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(register_fuzz)
 {
     struct rig *r = rig_new();
@@ -534,6 +556,7 @@ int main(void)
     tcase_add_test(tc, text_font_cursor_blink);
     tcase_add_test(tc, oversized_crtc);
     tcase_add_test(tc, pel_panning_and_preset_row_scan);
+    tcase_add_test(tc, vbe_4bpp_planar);
     tcase_add_test(tc, register_fuzz);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
