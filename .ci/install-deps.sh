@@ -11,4 +11,4 @@ $SUDO apt-get update || true
 $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config nasm check gcc-multilib \
     libsdl2-dev libslirp-dev \
-    libpng-dev xvfb x11-apps seabios
+    libpng-dev xvfb x11-apps xdotool seabios

@@ -49,8 +49,14 @@ static void shot(unsigned n)
     outb(SHOT_PORT, (u8)n);
     kprintf("ok screendump %u\n", n);
     if (n == hold_at) {
+        /* Stay on this picture; echo what the keyboard sends (the window
+         * test types into the window and looks for the scan codes). */
+        outb(0x64, 0xae); /* keyboard interface on */
         kprintf("holding scene %u\n", n);
-        for (;;) __asm__ volatile("pause");
+        for (;;) {
+            if (inb(0x64) & 1) kprintf("key %02x\n", inb(0x60));
+            __asm__ volatile("pause");
+        }
     }
 }
 
