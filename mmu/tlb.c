@@ -293,7 +293,9 @@ static struct tlb_entry *fill(struct mmu *m, uint32_t gva, bool user, const stru
     e->gpa_page = page_gpa;
     e->addend = (uintptr_t)(r->host + (page_gpa - r->start)) - page;
     e->tag_read = page;
-    /* Device memory is not write-tracked, so no code is cached from it. */
+    /* Device memory is not write-tracked: fetches from it take the slow
+     * path (code run from a framebuffer and rewritten there is not
+     * re-decoded, as for MMIO). */
     e->tag_fetch = x->nx || r->kind == PHYS_HOST ? TLB_INVALID : page;
     bool may_write = x->writable || (!user && !m->paging.wp);
     bool ram = r->kind == PHYS_RAM || r->kind == PHYS_HOST;
