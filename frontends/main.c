@@ -251,6 +251,7 @@ static int load_linux(struct linuxboot *lb, const struct cmdline *cl, char *err,
     /* The whole -initrd entry is the file name (commas undoubled). */
     if (cl->nmodules == 1 && linuxboot_load_initrd_file(lb, cl->modules[0].string, err, errlen))
         return -1;
+    lb->vga_text = !cl->vga_none; /* the VGA starts in 80x25 text */
     return linuxboot_place(lb, cl->cfg.ram_mb << 20, NULL, NULL, NULL, err, errlen);
 }
 
