@@ -25,3 +25,12 @@ if(NOT GUEST_EMU_IS_QEMU AND UMBRA_SDL)
             ${CMAKE_BINARY_DIR}/guests/vga/out-sdl)
   set_tests_properties(guest.vga_sdl PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+# Linux's VGA text console (label linux; needs the Linux guest fixture of
+# tests/linux, whose build directory this names).
+if(NOT GUEST_EMU_IS_QEMU)
+  add_test(NAME linux.vga
+    COMMAND ${GUEST_SRC}/vga/linux-vga-test.sh $<TARGET_FILE:umbra> ${CMAKE_BINARY_DIR}/linux-guest
+            $<TARGET_FILE:vga_ref> ${CMAKE_BINARY_DIR}/guests/vga/out-linux)
+  set_tests_properties(linux.vga PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77
+    FIXTURES_REQUIRED linux_guest LABELS linux)
+endif()

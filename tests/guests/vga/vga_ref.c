@@ -15,6 +15,12 @@
  *
  * looks for the scene, each pixel shown as a SCALE x SCALE block, anywhere
  * in an X screenshot (xwd -root) of the Umbra window.
+ *
+ *   vga_ref --find-text VGABIOS.bin SHOT.png TEXT
+ *
+ * looks for TEXT as an 80x25 text screen shows it (9x16 cells, light grey
+ * on black, the 8x16 font of that VGA BIOS image) in a screendump: the
+ * check for a real OS's text console (the Linux boot test).
  */
 #include <png.h>
 #include <stdint.h>
@@ -130,6 +136,58 @@ static uint32_t *draw_scene(int scene, unsigned *w, unsigned *h)
     }
 }
 
+static const uint8_t *find_font(const uint8_t *rom, size_t len)
+{
+    static const uint8_t A[16] = {0x00, 0x00, 0x10, 0x38, 0x6c, 0xc6, 0xc6, 0xfe,
+                                  0xc6, 0xc6, 0xc6, 0xc6, 0x00, 0x00, 0x00, 0x00};
+    for (size_t off = 0x41 * 16; off + 16 + 0xbf * 16 <= len; off++)
+        if (!memcmp(rom + off, A, 16)) return rom + off - 0x41 * 16;
+    return NULL;
+}
+
+static int find_text(const char *rom_path, const char *png, const char *text)
+{
+    static uint8_t rom[1 << 20];
+    FILE *f = fopen(rom_path, "rb");
+    if (!f) {
+        fprintf(stderr, "vga_ref: cannot open %s\n", rom_path);
+        return 2;
+    }
+    size_t len = fread(rom, 1, sizeof rom, f);
+    fclose(f);
+    const uint8_t *font = find_font(rom, len);
+    png_image in = {.version = PNG_IMAGE_VERSION};
+    if (!font || !png_image_begin_read_from_file(&in, png)) {
+        fprintf(stderr, "vga_ref: no font in %s or cannot read %s\n", rom_path, png);
+        return 2;
+    }
+    in.format = PNG_FORMAT_RGB;
+    uint8_t *got = malloc(PNG_IMAGE_SIZE(in));
+    if (!got || !png_image_finish_read(&in, NULL, got, 0, NULL)) return 2;
+    unsigned n = (unsigned)strlen(text), W = in.width, H = in.height;
+    for (unsigned row = 0; (row + 1) * 16 <= H; row++)
+        for (unsigned col = 0; (col + n) * 9 <= W; col++) {
+            int ok = 1;
+            for (unsigned k = 0; k < n && ok; k++)
+                for (unsigned l = 0; l < 16 && ok; l++) {
+                    unsigned bits = font[(uint8_t)text[k] * 16 + l];
+                    for (unsigned x = 0; x < 9 && ok; x++) {
+                        const uint8_t *p = got + ((size_t)(row * 16 + l) * W + (col + k) * 9 + x) * 3;
+                        unsigned want = x < 8 && (bits & (0x80u >> x)) ? 0xaa : 0x00;
+                        ok = p[0] == want && p[1] == want && p[2] == want;
+                    }
+                }
+            if (ok) {
+                printf("vga_ref: \"%s\" found at row %u, column %u\n", text, row, col);
+                free(got);
+                return 0;
+            }
+        }
+    fprintf(stderr, "vga_ref: \"%s\" not on the %ux%u screen\n", text, W, H);
+    free(got);
+    return 1;
+}
+
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
 /* XWD (X Window Dump, version 7), ZPixmap with 32 bits per pixel. */
@@ -201,6 +259,7 @@ static int check_xwd(int scene, unsigned scale, const char *path)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "--find-text")) return find_text(argv[2], argv[3], argv[4]);
     if (argc == 5 && !strcmp(argv[1], "--xwd"))
         return check_xwd(atoi(argv[2]), (unsigned)atoi(argv[3]), argv[4]);
     if (argc < 3) {
