@@ -55,7 +55,7 @@ enum {
 
 /* The host-visible result of the mode registers: what the renderer draws. */
 enum vga_render_kind { VGA_KIND_BLANK, VGA_KIND_TEXT, VGA_KIND_PLANAR16, VGA_KIND_CHAIN256,
-                       VGA_KIND_VBE };
+                       VGA_KIND_VBE, VGA_KIND_CGA4 /* shift register interleave (modes 4/5) */ };
 
 struct vga {
     uint8_t *vram; /* VGA_VRAM_SIZE; planar byte o of plane p at vram[o * 4 + p] */

@@ -56,6 +56,8 @@ static unsigned line_compare(const struct vga *v)
     return v->crtc[0x18] | (v->crtc[7] & 0x10u) << 4 | (v->crtc[9] & 0x40u) << 3;
 }
 
+static bool cga_addressing(const struct vga *v) { return (v->crtc[0x17] & 3) != 3; }
+
 enum vga_render_kind vga_render_mode(const struct vga *v, unsigned *w, unsigned *h)
 {
     if (v->vbe_regs[VBE_INDEX_ENABLE] & VBE_DISPI_ENABLED) {
@@ -71,14 +73,16 @@ enum vga_render_kind vga_render_mode(const struct vga *v, unsigned *w, unsigned 
         *h = lines;
         k = VGA_KIND_TEXT;
     } else {
-        unsigned scan = ((v->crtc[9] & 0x1fu) + 1) * ((v->crtc[9] & 0x80) ? 2 : 1);
-        *h = lines / scan;
+        /* With CGA addressing each scan line of a character row shows other
+         * bytes; otherwise the rows repeat and one counts once. */
+        unsigned dbl = (v->crtc[9] & 0x80) ? 2 : 1;
+        *h = cga_addressing(v) ? lines / dbl : lines / (((v->crtc[9] & 0x1fu) + 1) * dbl);
         if (v->gc[5] & 0x40) {
             *w = chars * 4;
             k = VGA_KIND_CHAIN256;
         } else {
             *w = chars * 8;
-            k = VGA_KIND_PLANAR16;
+            k = (v->gc[5] & 0x20) ? VGA_KIND_CGA4 : VGA_KIND_PLANAR16;
         }
     }
     if (*w > MAX_LEGACY_W) *w = MAX_LEGACY_W;
@@ -190,14 +194,32 @@ static void render_text(struct vga *v, bool full, unsigned w, unsigned h)
     report_rows(v, dirty, h, w);
 }
 
-/* One graphics output row of the 16- and 256-colour legacy modes from the
- * bytes at character clocks [c0, c0 + chars). */
-static void draw_planar_row(struct vga *v, uint32_t *px, uint32_t c0, unsigned chars, bool c256)
+/* The address of character clock `counter` on row scan line `rs`: CR17
+ * bits 0/1 clear put row scan bits 0/1 on address bits 13/14. */
+static uint32_t row_addr(const struct vga *v, uint32_t counter, unsigned rs)
+{
+    uint32_t a = crtc_addr(v, counter);
+    if (!(v->crtc[0x17] & 1)) a = (a & ~0x2000u) | (rs & 1u) << 13;
+    if (!(v->crtc[0x17] & 2)) a = (a & ~0x4000u) | (rs >> 1 & 1u) << 14;
+    return a;
+}
+
+/* One graphics output row of the legacy modes from the bytes at character
+ * clocks [c0, c0 + chars) on row scan line rs. */
+static void draw_planar_row(struct vga *v, uint32_t *px, uint32_t c0, unsigned rs, unsigned chars,
+                            enum vga_render_kind k)
 {
     for (unsigned c = 0; c < chars; c++) {
-        const uint8_t *p = &v->vram[crtc_addr(v, c0 + c) * 4];
-        if (c256) {
-            for (unsigned k = 0; k < 4; k++) *px++ = v->palette[p[k] & v->pel_mask];
+        const uint8_t *p = &v->vram[row_addr(v, c0 + c, rs) * 4];
+        if (k == VGA_KIND_CHAIN256) {
+            for (unsigned i = 0; i < 4; i++) *px++ = v->palette[p[i] & v->pel_mask];
+            continue;
+        }
+        if (k == VGA_KIND_CGA4) { /* 2 bits per pixel: plane 0's byte, then plane 1's */
+            for (unsigned x = 0; x < 8; x++) {
+                unsigned b = x < 4 ? 0 : 1, sh = 6 - 2 * (x & 3);
+                *px++ = ar_color(v, ((p[b] >> sh) & 3) | ((p[b + 2] >> sh) & 3) << 2);
+            }
             continue;
         }
         for (unsigned x = 0; x < 8; x++) {
@@ -209,15 +231,20 @@ static void draw_planar_row(struct vga *v, uint32_t *px, uint32_t c0, unsigned c
     }
 }
 
-static void render_graphics(struct vga *v, bool full, unsigned w, unsigned h, bool c256)
+static void render_graphics(struct vga *v, bool full, unsigned w, unsigned h,
+                            enum vga_render_kind kind)
 {
+    bool c256 = kind == VGA_KIND_CHAIN256;
+    bool cga = cga_addressing(v);
+    unsigned rows_per_char = (v->crtc[9] & 0x1fu) + 1;
     /* Horizontal pel panning: the picture starts `pan` pixels into the
      * first character clock (256-colour pixels are two dots wide). */
     unsigned pan = c256 ? (v->ar[0x13] & 7u) >> 1 : v->ar[0x13] & 7u;
     uint32_t row[MAX_LEGACY_W + 8];
     unsigned chars = v->crtc[1] + 1u;
     if (chars * (c256 ? 4 : 8) > w) chars = w / (c256 ? 4 : 8); /* the size was clamped */
-    unsigned scan = ((v->crtc[9] & 0x1fu) + 1) * ((v->crtc[9] & 0x80) ? 2 : 1);
+    unsigned dbl = (v->crtc[9] & 0x80) ? 2 : 1;
+    unsigned scan = cga ? dbl : rows_per_char * dbl; /* display lines per output row */
     uint32_t start = (uint32_t)v->crtc[0x0c] << 8 | v->crtc[0x0d];
     uint32_t pitch = v->crtc[0x13] * 2u;
     unsigned lc = line_compare(v);
@@ -231,18 +258,20 @@ static void render_graphics(struct vga *v, bool full, unsigned w, unsigned h, bo
             split = true;
             split_row = y;
         }
-        uint32_t c0 = split ? (y - split_row) * pitch : start + y * pitch;
+        unsigned yy = split ? y - split_row : y;
+        unsigned crow = cga ? yy / rows_per_char : yy, rs = cga ? yy % rows_per_char : 0;
+        uint32_t c0 = (split ? 0 : start) + crow * pitch;
         /* The lower part of a split screen may ignore panning (AR10 bit 5). */
         unsigned p = split && (v->ar[0x10] & 0x20) ? 0 : pan;
-        span_lo[y] = crtc_addr(v, c0) * 4;
-        span_hi[y] = crtc_addr(v, c0 + chars - (p ? 0 : 1)) * 4 + 4;
+        span_lo[y] = row_addr(v, c0, rs) * 4;
+        span_hi[y] = row_addr(v, c0 + chars - (p ? 0 : 1), rs) * 4 + 4;
         dirty[y] = full || !span_clean(v, span_lo[y], span_hi[y]);
         if (!dirty[y]) continue;
         uint32_t *dst = v->surface + (size_t)y * v->surf_stride;
         if (!p) {
-            draw_planar_row(v, dst, c0, chars, c256);
+            draw_planar_row(v, dst, c0, rs, chars, kind);
         } else {
-            draw_planar_row(v, row, c0, chars + 1, c256);
+            draw_planar_row(v, row, c0, rs, chars + 1, kind);
             memcpy(dst, row + p, (size_t)chars * (c256 ? 4 : 8) * 4);
         }
     }
@@ -338,8 +367,9 @@ void vga_render(struct vga *v, bool full)
     }
     switch (k) {
     case VGA_KIND_TEXT: render_text(v, full, w, h); break;
-    case VGA_KIND_PLANAR16: render_graphics(v, full, w, h, false); break;
-    case VGA_KIND_CHAIN256: render_graphics(v, full, w, h, true); break;
+    case VGA_KIND_PLANAR16:
+    case VGA_KIND_CGA4:
+    case VGA_KIND_CHAIN256: render_graphics(v, full, w, h, k); break;
     case VGA_KIND_VBE: render_vbe(v, full, w, h); break;
     default:
         if (full) {

@@ -26,7 +26,7 @@ if [ $status -ne 1 ] || ! grep -q '^PASS vga' "$out/serial.txt"; then
     exit 1
 fi
 fail=0
-for n in 0 1 2 3 4 5; do
+for n in 0 1 2 3 4 5 6; do
     if [ ! -f "$out/shot-$n.png" ]; then
         echo "vga-test: no screendump $n" >&2
         fail=1

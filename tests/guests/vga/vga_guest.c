@@ -254,6 +254,34 @@ static void scene_unchained(void)
     shot(SCENE_UNCHAINED);
 }
 
+/* ---- scene 6: CGA mode 4 ---- */
+static const u8 cga_seq[5] = {0x03, 0x09, 0x03, 0x00, 0x02};
+static const u8 cga_crtc[25] = {0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00,
+                                0xc1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+                                0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff};
+static const u8 cga_gc[9] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x00, 0xff};
+
+static void scene_cga4(void)
+{
+    u8 a[21] = {0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11, 0x12,
+                0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00, 0x03, 0x00, 0x00};
+    set_regs(0x63, cga_seq, cga_crtc, cga_gc, a);
+    for (unsigned i = 0; i < 4; i++) {
+        u8 d = cga_ar[i];
+        dac(d, (u8)cga_dac(d, 0), (u8)cga_dac(d, 1), (u8)cga_dac(d, 2));
+    }
+    /* CGA layout: even lines from 0xB8000, odd lines from 0xBA000, 80 bytes
+     * a line, 4 pixels a byte, leftmost in bits 7-6. */
+    volatile u8 *cga = (volatile u8 *)0xb8000;
+    for (unsigned y = 0; y < CGA_H; y++)
+        for (unsigned bx = 0; bx < CGA_W / 4; bx++) {
+            u8 b = 0;
+            for (unsigned k = 0; k < 4; k++) b |= (u8)(cga_pixel(bx * 4 + k, y) << (6 - 2 * k));
+            cga[(y & 1) * 0x2000 + (y >> 1) * 80 + bx] = b;
+        }
+    shot(SCENE_CGA4);
+}
+
 /* ---- scenes 4 and 5: Bochs VBE ---- */
 static void dispi(u16 i, u16 v) { outw(0x1ce, i), outw(0x1cf, v); }
 static u16 dispi_get(u16 i) { outw(0x1ce, i); return inw(0x1cf); }
@@ -340,6 +368,7 @@ void test_main(void)
     scene_m12();
     scene_m13();
     scene_unchained();
+    scene_cga4();
     volatile u8 *lfb = find_lfb();
     scene_vbe32(lfb);
     scene_vbe16(lfb);

@@ -105,6 +105,18 @@ static uint32_t *draw_256(unsigned *w, unsigned *h, int unchained)
     return px;
 }
 
+static uint32_t *draw_cga4(unsigned *w, unsigned *h)
+{
+    *w = CGA_W, *h = CGA_H;
+    uint32_t *px = malloc((size_t)*w * *h * 4);
+    for (unsigned y = 0; y < CGA_H; y++)
+        for (unsigned x = 0; x < CGA_W; x++) {
+            unsigned d = cga_ar[cga_pixel(x, y)];
+            px[y * CGA_W + x] = rgb6(cga_dac(d, 0), cga_dac(d, 1), cga_dac(d, 2));
+        }
+    return px;
+}
+
 static uint32_t *draw_vbe(unsigned *w, unsigned *h, int bpp16)
 {
     *w = bpp16 ? VBE16_W : VBE32_W, *h = bpp16 ? VBE16_H : VBE32_H;
@@ -132,6 +144,7 @@ static uint32_t *draw_scene(int scene, unsigned *w, unsigned *h)
     case SCENE_UNCHAINED: return draw_256(w, h, 1);
     case SCENE_VBE32: return draw_vbe(w, h, 0);
     case SCENE_VBE16: return draw_vbe(w, h, 1);
+    case SCENE_CGA4: return draw_cga4(w, h);
     default: return NULL;
     }
 }

@@ -18,18 +18,21 @@
  *   4  Bochs VBE 1024x768x32 through the linear framebuffer (last rows
  *      through the banked window)
  *   5  Bochs VBE 640x480x16 (RGB565) through the linear framebuffer
+ *   6  CGA mode 4 (320x200x4): shift register interleave, odd/even, the two
+ *      interleaved banks at 0xB8000/0xBA000 by CGA addressing (CR17 bit 0)
  * Only plain C types, so both a freestanding guest and the host include it.
  */
 #ifndef VGA_SCENE_H
 #define VGA_SCENE_H
 
-#define SCENE_COUNT 6
+#define SCENE_COUNT 7
 #define SCENE_TEXT 0
 #define SCENE_M12 1
 #define SCENE_M13 2
 #define SCENE_UNCHAINED 3
 #define SCENE_VBE32 4
 #define SCENE_VBE16 5
+#define SCENE_CGA4 6
 
 /* ---- scene 0: text ---- */
 #define TEXT_COLS 80
@@ -118,5 +121,13 @@ static inline unsigned vbe16_pixel(unsigned x, unsigned y) /* RGB565 */
 {
     return ((x >> 4) & 31) << 11 | (((x + y) >> 3) & 63) << 5 | ((y >> 4) & 31);
 }
+
+/* ---- scene 6: CGA 4-colour ---- */
+#define CGA_W 320
+#define CGA_H 200
+static inline unsigned cga_pixel(unsigned x, unsigned y) { return ((x >> 3) + (y >> 2) + ((x * y) >> 7)) & 3; }
+/* Mode 4's attribute palette for colours 0-3 (palette 1, high intensity). */
+static const unsigned char cga_ar[4] = {0x00, 0x13, 0x15, 0x17};
+static inline unsigned cga_dac(unsigned i, unsigned k) { return (i * 5 + k * 17 + 9) & 63; }
 
 #endif
