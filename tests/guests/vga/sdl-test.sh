@@ -56,6 +56,28 @@ if command -v xdotool >/dev/null; then
     got=$(sed -n 's/^key //p' "$out/serial.txt" | tr -d '\r' | tr '\n' ' ')
     echo "sdl-test: keys seen by the guest: $got"
     [ "$got" = "1e 9e e0 48 e0 c8 " ] || { echo "sdl-test: want 1e 9e e0 48 e0 c8" >&2; exit 1; }
+    # A click grabs the mouse (the button events after it reach the guest);
+    # motion then arrives as PS/2 packets: a right move has dx > 0.
+    eval "$(xdotool getwindowgeometry --shell "$win")"
+    xdotool mousemove --sync $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1 || exit 1
+    sleep 0.5
+    xdotool mousemove_relative --sync 40 0 || exit 1
+    for _ in $(seq 50); do [ "$(grep -c '^aux' "$out/serial.txt")" -ge 4 ] && break; sleep 0.1; done
+    aux=$(sed -n 's/^aux //p' "$out/serial.txt" | tr -d '\r' | tr '\n' ' ')
+    echo "sdl-test: mouse bytes seen by the guest: $aux"
+    # FA (the enable's ACK), then 3-byte packets; one must carry a positive
+    # dx (byte 1 bit 4 clear, byte 2 non-zero).
+    set -- $aux
+    ok=0
+    if [ "${1:-}" = fa ]; then
+        shift
+        while [ $# -ge 3 ]; do
+            b=$((0x$1)) dx=$((0x$2))
+            [ $((b & 0x08)) -ne 0 ] && [ $((b & 0x10)) -eq 0 ] && [ $dx -gt 0 ] && ok=1
+            shift 3
+        done
+    fi
+    [ $ok -eq 1 ] || { echo "sdl-test: no right-moving mouse packet" >&2; exit 1; }
 else
     echo "sdl-test: xdotool not installed: keyboard part skipped" >&2
 fi

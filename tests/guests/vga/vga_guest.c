@@ -52,9 +52,13 @@ static void shot(unsigned n)
         /* Stay on this picture; echo what the keyboard sends (the window
          * test types into the window and looks for the scan codes). */
         outb(0x64, 0xae); /* keyboard interface on */
+        outb(0x64, 0xa8); /* mouse interface on */
+        outb(0x64, 0xd4);
+        outb(0x60, 0xf4); /* mouse: enable data reporting (answers FA) */
         kprintf("holding scene %u\n", n);
         for (;;) {
-            if (inb(0x64) & 1) kprintf("key %02x\n", inb(0x60));
+            u8 st = inb(0x64);
+            if (st & 1) kprintf("%s %02x\n", (st & 0x20) ? "aux" : "key", inb(0x60));
             __asm__ volatile("pause");
         }
     }
