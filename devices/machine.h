@@ -20,6 +20,7 @@
  * so devices can use it without including the CPU's. */
 #include "devices/block.h"
 #include "devices/chardev.h"
+#include "devices/display.h"
 #include "devices/input.h"
 
 struct machine_config {
@@ -68,6 +69,16 @@ struct machine_config {
     /* Firmware boot order, QEMU's letters: a floppy, c disk, d CD-ROM, n
      * network; "" = the default ("cad"). */
     char boot_order[8];
+    /* Display: the VGA renders into this host surface at ~60 Hz of guest
+     * time (resize == NULL: no surface, nothing is rendered). */
+    struct display_backend display;
+    bool no_vga; /* -vga none: no display card at all */
+    /* Umbra's test-only screendump port (devices/screendump_port.h): 0 =
+     * absent.  A byte written to it renders the screen and calls
+     * screendump(opaque, byte), which saves the display surface. */
+    uint16_t screendump_port;
+    void (*screendump)(void *opaque, unsigned value);
+    void *screendump_opaque;
     /* Log sink for -d / -D. */
     void (*log)(void *opaque, unsigned category, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -85,6 +96,14 @@ struct mmu *machine_mmu(struct machine *m);
 
 /* Keyboard and mouse events from the frontend (SDL window, tests). */
 struct input_sink machine_input(struct machine *m);
+
+/* Render the VGA into cfg.display now (everything if full), e.g. before
+ * saving a screendump at exit. */
+void machine_display_update(struct machine *m, bool full);
+
+/* What the VGA BIOS would have done for a boot without firmware: load an
+ * 8x`height` text font (256 glyphs) into the VGA's plane 2. */
+void machine_firmware_vga_font(struct machine *m, const uint8_t *glyphs, unsigned height);
 
 /* What firmware would have done, for loaders that boot without one:
  * place PCI BARs, route PCI interrupts (PIRQ A-D to IRQ 10/10/11/11,

@@ -57,6 +57,8 @@
 #include "devices/ide.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
+#include "devices/screendump_port.h"
 
 _Static_assert(DEV_LOG_UNIMP == LOG_UNIMP, "devices/log.h mirrors cpu/cpu.h");
 _Static_assert(DEV_LOG_GUEST_ERRORS == LOG_GUEST_ERRORS, "devices/log.h mirrors cpu/cpu.h");
@@ -89,6 +91,8 @@ struct machine {
     struct ide ide;
     struct dma dma;
     struct fdc fdc;
+    struct vga vga;
+    struct screendump_port screendump;
     bool cpu_ready, mmu_ready, fwcfg_ready;
 
     void (*boot_hook)(void *opaque, struct machine *m);
@@ -170,6 +174,13 @@ static void debug_exit(void *opaque, int status)
     struct machine *m = opaque;
     machine_request_stop(m, status);
     m->reason = STOP_DEBUG_EXIT;
+}
+
+static void screendump_request(void *opaque, unsigned value)
+{
+    struct machine *m = opaque;
+    if (!m->cfg.no_vga) vga_render(&m->vga, false);
+    if (m->cfg.screendump) m->cfg.screendump(m->cfg.screendump_opaque, value);
 }
 
 /* --- assembly --- */
@@ -295,6 +306,15 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
                        cfg->debug_exit_size ? cfg->debug_exit_size : 4, debug_exit, m, err,
                        errlen))
         return -1;
+    /* The VGA last: its framebuffer BAR maps over the PCI hole. */
+    if (!cfg->no_vga &&
+        vga_init(&m->vga, &m->pci, &m->bus, &m->mmu, &m->clock, cfg->vga_bios, cfg->vga_bios_size,
+                 &cfg->display, &m->log, err, errlen))
+        return -1;
+    if (cfg->screendump_port &&
+        screendump_port_init(&m->screendump, &m->bus, cfg->screendump_port, screendump_request, m,
+                             err, errlen))
+        return -1;
     return 0;
 }
 
@@ -353,6 +373,7 @@ void machine_destroy(struct machine *m)
         cpu_destroy(&m->cpu);
     if (m->mmu_ready)
         mmu_destroy(&m->mmu);
+    vga_destroy(&m->vga);
     free(m);
 }
 
@@ -379,6 +400,8 @@ void machine_reset(struct machine *m)
     i440fx_reset(&m->i440fx);
     piix3_reset(&m->piix3);
     ide_reset(&m->ide);
+    if (!m->cfg.no_vga) vga_reset(&m->vga);
+    screendump_port_reset(&m->screendump);
     ioapic_reset(&m->ioapic);
     lapic_reset(&m->lapic);
     sysctl_reset(&m->sysctl);
@@ -484,6 +507,16 @@ int machine_run(struct machine *m)
 struct input_sink machine_input(struct machine *m)
 {
     return (struct input_sink){m, input_key_cb, input_mouse_cb};
+}
+
+void machine_display_update(struct machine *m, bool full)
+{
+    if (!m->cfg.no_vga) vga_render(&m->vga, full);
+}
+
+void machine_firmware_vga_font(struct machine *m, const uint8_t *glyphs, unsigned height)
+{
+    if (!m->cfg.no_vga) vga_firmware_load_font(&m->vga, glyphs, height);
 }
 
 void machine_firmware_pci_setup(struct machine *m)

@@ -13,6 +13,7 @@
  *    the module's string.
  */
 #include "frontends/cmdline.h"
+#include "frontends/screendump.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -237,6 +238,42 @@ static const char *parse_debug_exit(struct cmdline *cl, const char *arg, char *e
     cl->cfg.debug_exit = true;
     cl->cfg.debug_exit_base = (uint16_t)base;
     cl->cfg.debug_exit_size = (uint16_t)size;
+    return NULL;
+}
+
+/* -device screendump-port,iobase=N,file=PATTERN (Umbra's test device). */
+static const char *parse_screendump_port(struct cmdline *cl, const char *arg, char *err,
+                                         size_t errlen)
+{
+    unsigned long base = 0;
+    const char *file = NULL;
+    const char *p = arg + strlen("screendump-port");
+    while (*p == ',') {
+        p++;
+        size_t len = strcspn(p, ",");
+        if (strncmp(p, "iobase=", 7) == 0 && len > 7) {
+            char val[32];
+            if (len - 7 >= sizeof val) return fail(err, errlen, "-device: screendump-port: bad iobase");
+            memcpy(val, p + 7, len - 7);
+            val[len - 7] = 0;
+            if (!parse_uint(val, 0xffff, &base) || base == 0)
+                return fail(err, errlen, "-device: screendump-port: invalid iobase '%s'", val);
+        } else if (strncmp(p, "file=", 5) == 0 && len > 5) {
+            file = p + 5; /* the rest of the argument: a file name may hold commas */
+            break;
+        } else {
+            return fail(err, errlen, "-device: screendump-port: unknown property '%.*s'", (int)len, p);
+        }
+        p += len;
+    }
+    if (*p && !file) return fail(err, errlen, "-device: screendump-port: bad argument '%s'", arg);
+    if (!base || !file)
+        return fail(err, errlen, "-device: screendump-port needs iobase=N and file=PATH");
+    if (!screendump_pattern_ok(file))
+        return fail(err, errlen, "-device: screendump-port: file '%s': only one %%d is allowed", file);
+    cl->screendump_port = (uint16_t)base;
+    cl->screendump_file = file;
+    cl->cfg.screendump_port = (uint16_t)base;
     return NULL;
 }
 
@@ -527,6 +564,23 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
             continue;
         }
 
+        /* The display's options. */
+        if (!strcmp(opt, "-vga") || !strcmp(opt, "-screendump-on-exit")) {
+            if (i + 1 >= argc) return fail(err, errlen, "%s: missing argument", opt);
+            const char *v = argv[++i];
+            if (!strcmp(opt, "-screendump-on-exit")) {
+                if (!*v) return fail(err, errlen, "-screendump-on-exit: empty file name");
+                cl->screendump_on_exit = v;
+            } else if (!strcmp(v, "std")) {
+                cl->vga_none = false;
+            } else if (!strcmp(v, "none")) {
+                cl->vga_none = true;
+            } else {
+                return fail(err, errlen, "-vga: unsupported card '%s' (std, none)", v);
+            }
+            continue;
+        }
+
         /* Everything below takes an argument. */
         static const char *const with_arg[] = {"-m",      "-kernel",  "-append", "-initrd",
                                                "-serial", "-display", "-device", "-d",
@@ -562,13 +616,16 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         } else if (!strcmp(opt, "-serial")) {
             e = parse_serial(cl, v, err, errlen);
         } else if (!strcmp(opt, "-display")) {
-            /* Only "none" until the SDL window exists; QEMU also allows
-             * options after a comma, which "none" has none of. */
-            if (strcmp(v, "none") != 0)
-                return fail(err, errlen, "-display: unsupported display '%s' (none)", v);
-            cl->display_none = true;
+            /* QEMU also allows options after a comma; none are taken. */
+            if (strcmp(v, "none") != 0 && strcmp(v, "sdl") != 0)
+                return fail(err, errlen, "-display: unsupported display '%s' (sdl, none)", v);
+            cl->display_none = strcmp(v, "none") == 0;
+            cl->display_sdl = !cl->display_none;
         } else if (!strcmp(opt, "-device")) {
-            e = parse_debug_exit(cl, v, err, errlen);
+            if (!strncmp(v, "screendump-port", 15) && (v[15] == ',' || !v[15]))
+                e = parse_screendump_port(cl, v, err, errlen);
+            else
+                e = parse_debug_exit(cl, v, err, errlen);
         } else if (!strcmp(opt, "-d")) {
             e = parse_log_mask(cl, v, err, errlen);
             if (!e && cl->log_help) return NULL;
@@ -639,7 +696,13 @@ void cmdline_usage(FILE *out)
           "  -debugcon DEV        port 0x402 debug console: stdio | file:PATH | null\n"
           "  -fw_cfg [name=]N,file=F|string=S  a file for the firmware (fw_cfg)\n"
           "  -nographic           no window; the serial port on stdio (Ctrl-A X quits)\n"
-          "  -display none        no window\n"
+          "  -display sdl|none    a window (the default when $DISPLAY or $WAYLAND_DISPLAY\n"
+          "                       is set), or none\n"
+          "  -vga std|none        the standard VGA with Bochs VBE (default), or no card\n"
+          "  -screendump-on-exit FILE  save the screen as PNG when the machine stops\n"
+          "  -device screendump-port,iobase=N,file=PATH\n"
+          "                       test device: a byte V written to the port saves the\n"
+          "                       screen as PNG in PATH (its %d replaced by V)\n"
           "  -serial DEV          COM1: stdio | file:PATH | null | none\n"
           "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
           "                       a write of V to the port exits with (V << 1) | 1\n"

@@ -63,6 +63,13 @@ struct cmdline {
     char *drive_args[8]; /* -drive strings the drives point into */
     size_t ndrive_args;
 
+    /* Display (-display, -vga, screendumps). */
+    bool display_sdl;                 /* -display sdl */
+    bool vga_none;                    /* -vga none */
+    const char *screendump_file;      /* -device screendump-port,file=PATTERN */
+    uint16_t screendump_port;         /* its iobase (0: absent) */
+    const char *screendump_on_exit;   /* -screendump-on-exit FILE */
+
     /* Informational requests: main prints and exits 0. */
     bool help, version, log_help;
 };

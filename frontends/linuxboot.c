@@ -22,7 +22,9 @@
  * EBDA, whose one KiB holds the MP table; the BIOS area 0xF0000-0xFFFFF
  * reserved (nothing is there, but every PC has it and Linux expects it);
  * RAM from 1 MiB to the end.  screen_info is left zero, which tells Linux
- * there is no video adapter (no VGA console: the console is serial).
+ * there is no video adapter (no VGA console: the console is serial),
+ * unless the machine has a VGA (vga_text): then it describes the text mode
+ * the VGA is in, 80x25 colour.
  * CAN_USE_HEAP / heap_end_ptr are left clear: they describe the heap of the
  * real-mode setup code, which never runs here.
  */
@@ -300,6 +302,13 @@ int linuxboot_place(const struct linuxboot *lb, uint32_t ram_size, linuxboot_wri
     wr32(bp + BP_ALT_MEM_K, ram_size > HIGH_RAM_START ? (ram_size - HIGH_RAM_START) >> 10 : 0);
     bp[BP_E820_ENTRIES] = (uint8_t)build_e820(bp + BP_E820_TABLE, ram_size);
     bp[BP_ORIG_VIDEO_ISVGA] = 0;
+    if (lb->vga_text) {
+        bp[BP_ORIG_VIDEO_MODE] = 3;
+        bp[BP_ORIG_VIDEO_COLS] = 80;
+        bp[BP_ORIG_VIDEO_LINES] = 25;
+        bp[BP_ORIG_VIDEO_ISVGA] = 1;
+        wr16(bp + BP_ORIG_VIDEO_POINTS, 16);
+    }
     write(opaque, LINUXBOOT_ZERO_PAGE, bp, BP_SIZE);
     free(bp);
 

@@ -26,6 +26,11 @@
 
 /* Offsets into struct boot_params (arch/x86/include/uapi/asm/bootparam.h). */
 #define BP_ORIG_VIDEO_ISVGA 0x00f
+/* struct screen_info, for the VGA text console (vga_text below). */
+#define BP_ORIG_VIDEO_MODE 0x006
+#define BP_ORIG_VIDEO_COLS 0x007
+#define BP_ORIG_VIDEO_LINES 0x00e
+#define BP_ORIG_VIDEO_POINTS 0x010
 #define BP_ALT_MEM_K 0x1e0
 #define BP_E820_ENTRIES 0x1e8
 #define BP_SENTINEL 0x1ef
@@ -71,6 +76,10 @@ struct linuxboot {
     char *initrd_name;
     uint8_t *initrd;
     uint32_t initrd_size;
+    /* The machine has a VGA in 80x25 colour text mode (mode 3, 16-line
+     * font): say so in screen_info, as the real-mode setup code would
+     * have, so Linux can use its VGA console.  false: no video adapter. */
+    bool vga_text;
 };
 
 /* What the boot hook hands the CPU (32-bit entry: ESI = zero page). */

@@ -41,6 +41,10 @@
 #include "frontends/linuxboot.h"
 #include "frontends/log.h"
 #include "frontends/multiboot.h"
+#include "frontends/screendump.h"
+#include "frontends/sdl.h"
+#include "frontends/vgafont.h"
+#include "frontends/imagefile.h"
 
 #ifndef UMBRA_VERSION
 #define UMBRA_VERSION "unknown"
@@ -179,6 +183,45 @@ static void on_fatal_signal(int sig)
     raise(sig);
 }
 
+/* The host side of the display: the headless surface or the window, and
+ * where screendumps go. */
+struct display_host {
+    struct fb_surface headless;
+    struct sdl_display *sdl;
+    const char *pattern; /* -device screendump-port,file= */
+};
+
+static const struct fb_surface *display_pixels(const struct display_host *d)
+{
+    return d->sdl ? sdl_display_surface(d->sdl) : &d->headless;
+}
+
+/* These boots run no VGA BIOS: load the text font it would have, from the
+ * VGA BIOS image if there is one (else the seabios package's), so the text
+ * console shows characters.  Without either the screen keeps a blank font. */
+static void load_text_font(struct machine *m, const struct cmdline *cl)
+{
+    uint8_t *rom = NULL;
+    size_t len = 0;
+    char err[256];
+    const uint8_t *font = NULL;
+    if (cl->cfg.vga_bios)
+        font = vgafont_find_8x16(cl->cfg.vga_bios, cl->cfg.vga_bios_size);
+    else if (image_read_file(VGAFONT_DEFAULT_ROM, &rom, &len, err, sizeof err) == 0)
+        font = vgafont_find_8x16(rom, len);
+    if (font) machine_firmware_vga_font(m, font, 16);
+    free(rom);
+}
+
+static void on_screendump(void *opaque, unsigned value)
+{
+    struct display_host *d = opaque;
+    char path[4096], err[512];
+    screendump_path(path, sizeof path, d->pattern, value);
+    if (screendump_write_png(path, display_pixels(d), err, sizeof err))
+        fprintf(stderr, "umbra: %s\n", err);
+}
+
 enum kernel_kind { KERNEL_DEMO, KERNEL_MULTIBOOT, KERNEL_LINUX };
 
 /* Tell the two kernel formats apart from the start of the file (errors in
@@ -219,6 +262,7 @@ static int load_linux(struct linuxboot *lb, const struct cmdline *cl, char *err,
     /* The whole -initrd entry is the file name (commas undoubled). */
     if (cl->nmodules == 1 && linuxboot_load_initrd_file(lb, cl->modules[0].string, err, errlen))
         return -1;
+    lb->vga_text = !cl->vga_none; /* the VGA starts in 80x25 text */
     return linuxboot_place(lb, cl->cfg.ram_mb << 20, NULL, NULL, NULL, err, errlen);
 }
 
@@ -363,6 +407,7 @@ int main(int argc, char **argv)
     struct log_sink log = {0};
     struct host_chardev serial;
     struct quit_target quit = {NULL};
+    struct display_host display = {0};
     struct machine *m = NULL;
     bool serial_open = false;
 
@@ -394,12 +439,42 @@ int main(int argc, char **argv)
     cl.cfg.serial0 = serial.be;
     cl.cfg.log = log_printf;
     cl.cfg.log_opaque = &log;
+
+    /* The window when asked for, or by default when there is a display
+     * server to show it on; otherwise a headless surface, kept only when
+     * something will read it (a screendump). */
+    bool want_sdl = !cl.vga_none && !cl.display_none && !cl.nographic &&
+                    (cl.display_sdl || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"));
+    if (want_sdl) {
+        display.sdl = sdl_display_open(err, sizeof err);
+        if (!display.sdl) {
+            if (cl.display_sdl) {
+                fprintf(stderr, "umbra: -display sdl: %s\n", err);
+                goto out;
+            }
+            fprintf(stderr, "umbra: no window (%s); running headless\n", err);
+        }
+    }
+    if (display.sdl)
+        cl.cfg.display = sdl_display_backend(display.sdl);
+    else if (cl.screendump_file || cl.screendump_on_exit)
+        cl.cfg.display = headless_display(&display.headless);
+    cl.cfg.no_vga = cl.vga_none;
+    display.pattern = cl.screendump_file;
+    if (cl.screendump_file) {
+        cl.cfg.screendump = on_screendump;
+        cl.cfg.screendump_opaque = &display;
+    }
     m = machine_create(&cl.cfg, err, sizeof err);
     if (!m) {
         fprintf(stderr, "umbra: %s\n", err);
         goto out;
     }
     atomic_store(&quit.m, m);
+    if (display.sdl) {
+        sdl_display_set_input(display.sdl, machine_input(m), on_quit, &quit);
+        sdl_display_set_status(display.sdl, "running");
+    }
 
     struct exc_ring ring = {.cpu = machine_cpu(m)};
     machine_cpu(m)->hooks.opaque = &ring;
@@ -409,6 +484,7 @@ int main(int argc, char **argv)
     else if (!firmware)
         machine_set_boot_hook(m, multiboot_boot_hook, &mb);
     machine_reset(m); /* machine_create reset it before the hook existed */
+    if (!cl.vga_none) load_text_font(m, &cl);
 
     signal_tty = &serial;
     signal(SIGTERM, on_fatal_signal);
@@ -423,12 +499,19 @@ int main(int argc, char **argv)
     if (machine_stop_reason(m) == STOP_HALTED)
         fprintf(stderr, "umbra: the guest halted the CPU with interrupts disabled (powered off)\n");
     if (cl.stats) print_stats(m);
+    if (cl.screendump_on_exit) {
+        machine_display_update(m, true);
+        if (screendump_write_png(cl.screendump_on_exit, display_pixels(&display), err, sizeof err))
+            fprintf(stderr, "umbra: %s\n", err);
+    }
 
 out:
     if (serial_open) chardev_close(&serial);
     signal_tty = NULL;
     machine_destroy(m);
     block_close_drives(&cl.cfg);
+    if (display.sdl) sdl_display_close(display.sdl);
+    fb_surface_free(&display.headless);
     log_close(&log);
     multiboot_free(&mb);
     linuxboot_free(&lb);

@@ -71,7 +71,10 @@ struct mmio_ops {
     void (*write)(void *opaque, uint32_t addr, uint32_t value, unsigned size);
 };
 
-enum phys_kind { PHYS_UNMAPPED = 0, PHYS_RAM, PHYS_ROM, PHYS_MMIO };
+/* PHYS_HOST: a device's own memory (VRAM) that the CPU reads and writes
+ * directly through the TLB; not write-tracked (no code or page tables are
+ * expected there), owned by the device, movable with mmu_region_move(). */
+enum phys_kind { PHYS_UNMAPPED = 0, PHYS_RAM, PHYS_ROM, PHYS_MMIO, PHYS_HOST };
 
 struct phys_region {
     uint32_t start;
@@ -189,6 +192,16 @@ int mmu_map_window(struct mmu *m, uint32_t gpa, uint32_t size, const char *name)
  * dropped.  Flushes translations and drops decoded code there on a change. */
 void mmu_route_window(struct mmu *m, int handle, bool read_ram, const uint8_t *rom,
                       bool write_ram);
+/* Map size bytes of device-owned host memory at gpa (a PCI memory BAR such
+ * as a linear framebuffer): guest loads and stores hit it through the TLB
+ * with no callback.  Returns a handle (>= 0) for mmu_region_move, or a
+ * negative errno.  The memory must outlive the mapping. */
+int mmu_map_host(struct mmu *m, uint32_t gpa, uint32_t size, uint8_t *host, const char *name);
+/* The handle of the region the last mmu_map_* call added. */
+int mmu_region_last(struct mmu *m);
+/* Move a region to gpa and resize it (size 0: decode nothing, e.g. a BAR
+ * whose decoding the guest turned off).  Flushes what the old place cached. */
+void mmu_region_move(struct mmu *m, int handle, uint32_t gpa, uint32_t size);
 void mmu_set_a20(struct mmu *m, bool enabled);
 /* Emulator/DMA access to guest-physical memory. Writes pass the write
  * tracking; MMIO is reached; unmapped reads give all-ones. */

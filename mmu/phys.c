@@ -138,6 +138,34 @@ void mmu_route_window(struct mmu *m, int handle, bool read_ram, const uint8_t *r
         m->code_write(m->code_opaque, r->start, r->size);
 }
 
+int mmu_map_host(struct mmu *m, uint32_t gpa, uint32_t size, uint8_t *host, const char *name)
+{
+    struct phys_region *r = add_region(m, gpa, size);
+    if (!r)
+        return -ENOSPC;
+    r->kind = PHYS_HOST;
+    r->host = host;
+    r->name = name;
+    mmu_phys_map_changed(m);
+    return m->nregions - 1;
+}
+
+int mmu_region_last(struct mmu *m) { return m->nregions - 1; }
+
+void mmu_region_move(struct mmu *m, int handle, uint32_t gpa, uint32_t size)
+{
+    if (handle < 0 || handle >= m->nregions)
+        return;
+    struct phys_region *r = &m->regions[handle];
+    if ((uint64_t)gpa + size > 0x100000000ull)
+        size = 0;
+    if (r->start == gpa && r->size == size)
+        return;
+    r->start = gpa;
+    r->size = size;
+    mmu_phys_map_changed(m);
+}
+
 const struct phys_region *mmu_find_region(struct mmu *m, uint32_t gpa)
 {
     for (int i = m->nregions - 1; i >= 0; i--) {
@@ -168,6 +196,7 @@ uint32_t mmu_phys_load(struct mmu *m, uint32_t gpa, unsigned size)
     switch (r->kind) {
     case PHYS_RAM:
     case PHYS_ROM:
+    case PHYS_HOST:
         memcpy(&v, r->host + off, size);
         return v;
     case PHYS_MMIO:
@@ -196,6 +225,9 @@ void mmu_phys_store_src(struct mmu *m, uint32_t gpa, uint32_t v, unsigned size, 
         m->stats.mmio_accesses++;
         r->ops->write(r->opaque, off, v, size);
         return;
+    case PHYS_HOST:
+        memcpy(r->host + off, &v, size);
+        return;
     case PHYS_RAM:
         if (!r->window) {
             memcpy(r->host + off, &v, size);
@@ -217,7 +249,7 @@ void mmu_phys_read(struct mmu *m, uint32_t gpa, void *buf, uint32_t len)
     uint8_t *out = buf;
     while (len) {
         const struct phys_region *r = mmu_find_region(m, gpa);
-        if (r && (r->kind == PHYS_RAM || r->kind == PHYS_ROM)) {
+        if (r && (r->kind == PHYS_RAM || r->kind == PHYS_ROM || r->kind == PHYS_HOST)) {
             uint32_t n = r->size - (gpa - r->start);
             if (n > len)
                 n = len;

@@ -272,7 +272,7 @@ static struct tlb_entry *fill(struct mmu *m, uint32_t gva, bool user, const stru
         return NULL;
     uint32_t page_gpa = (uint32_t)x->gpa & PAGE_MASK;
     const struct phys_region *r = mmu_find_region(m, page_gpa);
-    if (!r || (r->kind != PHYS_RAM && r->kind != PHYS_ROM))
+    if (!r || (r->kind != PHYS_RAM && r->kind != PHYS_ROM && r->kind != PHYS_HOST))
         return NULL;
     if (page_gpa - r->start > r->size - PAGE_SIZE)
         return NULL; /* region does not cover the whole page */
@@ -293,12 +293,16 @@ static struct tlb_entry *fill(struct mmu *m, uint32_t gva, bool user, const stru
     e->gpa_page = page_gpa;
     e->addend = (uintptr_t)(r->host + (page_gpa - r->start)) - page;
     e->tag_read = page;
-    e->tag_fetch = x->nx ? TLB_INVALID : page;
+    /* Device memory is not write-tracked: fetches from it take the slow
+     * path (code run from a framebuffer and rewritten there is not
+     * re-decoded, as for MMIO). */
+    e->tag_fetch = x->nx || r->kind == PHYS_HOST ? TLB_INVALID : page;
     bool may_write = x->writable || (!user && !m->paging.wp);
-    bool ram = r->kind == PHYS_RAM && (!r->window || r->write_ram);
-    bool tracked = ram && m->page_track[page_gpa >> PAGE_SHIFT];
+    bool ram = (r->kind == PHYS_RAM && (!r->window || r->write_ram)) || r->kind == PHYS_HOST;
+    bool tracked = r->kind == PHYS_RAM && ram && m->page_track[page_gpa >> PAGE_SHIFT];
     e->tag_write = (ram && may_write && x->dirty && !tracked) ? page : TLB_INVALID;
-    if (e->tag_write != TLB_INVALID)
+    /* The reverse map covers RAM only (device memory is never tracked). */
+    if (e->tag_write != TLB_INVALID && r->kind == PHYS_RAM)
         note_write_tag(sh, page_gpa >> PAGE_SHIFT, t, user, idx);
     e->flags = (x->global && m->paging.pge ? TLBF_GLOBAL : 0) | (x->large ? TLBF_LARGE : 0);
     if (x->large)

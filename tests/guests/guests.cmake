@@ -259,3 +259,4 @@ umbra_guest(NAME mmu_bench_fork MMU_MODES APPEND iters=50
 include(${GUEST_SRC}/fpu/fpu.cmake)
 include(${GUEST_SRC}/ide/ide.cmake)
 include(${GUEST_SRC}/floppy/floppy.cmake)
+include(${GUEST_SRC}/vga/vga.cmake)
