@@ -11,6 +11,10 @@
  * files, e.g. an option ROM as "genroms/NAME" that SeaBIOS runs and may
  * boot from (tests/firmware does exactly that).
  *
+ * With the standard VGA present, its option ROM is Debian's
+ * vgabios-stdvga.bin from the same package, served through the VGA's PCI
+ * expansion ROM BAR, where SeaBIOS finds and runs it.
+ *
  * -debugcon (QEMU's isa-debugcon at port 0x402, where SeaBIOS writes its
  * debug log) goes to a file or stdout through a struct chardev.
  */
@@ -149,9 +153,25 @@ int firmware_parse_fw_cfg(const char *spec, char **name, uint8_t **data, size_t 
     return r;
 }
 
+static int load_vga_bios(struct firmware *fw, struct cmdline *cl, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", FIRMWARE_DIR, "vgabios-stdvga.bin");
+    char why[512];
+    if (image_read_file(path, &fw->vga_bios, &fw->vga_bios_size, why, sizeof why)) {
+        snprintf(err, errlen, "VGA BIOS: %s (Debian package seabios; -vga none runs without VGA)",
+                 why);
+        return -1;
+    }
+    cl->cfg.vga_bios = fw->vga_bios;
+    cl->cfg.vga_bios_size = fw->vga_bios_size;
+    return 0;
+}
+
 int firmware_setup(struct firmware *fw, struct cmdline *cl, char *err, size_t errlen)
 {
     if (firmware_load(fw, cl->bios, err, errlen)) return -1;
+    if (!cl->vga_none && load_vga_bios(fw, cl, err, errlen)) return -1;
     for (unsigned i = 0; i < cl->n_fw_cfg && i < 8; i++) {
         size_t size;
         if (firmware_parse_fw_cfg(cl->fw_cfg[i], &fw->fw_names[i], &fw->fw_data[i], &size, err,
@@ -162,9 +182,11 @@ int firmware_setup(struct firmware *fw, struct cmdline *cl, char *err, size_t er
     }
     cl->cfg.bios = fw->bios;
     cl->cfg.bios_size = fw->bios_size;
-    /* There is no window yet: the serial port is the console, and SeaBIOS
-     * is told to print its screen there too (QEMU's -nographic). */
-    if (cl->serial == SERIAL_DEFAULT) cl->nographic = true;
+    /* Without a window the serial port is the console, and SeaBIOS is told
+     * to print its screen there too (QEMU's -nographic). */
+    bool window = !cl->nographic && !cl->display_none && !cl->vga_none &&
+                  (cl->display_sdl || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"));
+    if (cl->serial == SERIAL_DEFAULT && !window) cl->nographic = true;
     cl->cfg.serial_console = cl->nographic;
     return open_debugcon(fw, cl, err, errlen);
 }
@@ -173,6 +195,8 @@ void firmware_free(struct firmware *fw)
 {
     free(fw->bios);
     fw->bios = NULL;
+    free(fw->vga_bios);
+    fw->vga_bios = NULL;
     for (unsigned i = 0; i < 8; i++) {
         free(fw->fw_names[i]);
         free(fw->fw_data[i]);

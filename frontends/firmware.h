@@ -18,6 +18,8 @@ struct firmware {
     uint8_t *bios;
     size_t bios_size;
     char bios_path[4096];
+    uint8_t *vga_bios; /* the VGA's option ROM (Debian's vgabios-stdvga.bin) */
+    size_t vga_bios_size;
     int debugcon_fd; /* -1: none */
     /* -fw_cfg files: names and contents, owned here. */
     char *fw_names[8];
