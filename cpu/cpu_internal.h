@@ -16,7 +16,7 @@
  *
  * Conventions every handler follows:
  *  - When a handler that reads or writes EIP runs (see insn_needs_eip in
- *    exec.c: control transfers, anything that ends a block, REP, x87, I/O,
+ *    exec.c: control transfers, anything that ends a block, REP, I/O,
  *    most 0F system instructions, and the last instruction of every block),
  *    cpu->insn_eip is the EIP of the instruction and cpu->eip has already
  *    been advanced past it (so relative branches add to cpu->eip, exactly as

@@ -438,8 +438,7 @@ static bool insn_needs_eip(const struct insn *i)
     unsigned op = i->opcode;
     if ((i->flags & INSN_F_ENDS_BLOCK) || i->rep)
         return true;
-    if (op == 0x9b || (op >= 0xd8 && op <= 0xdf)) /* x87: FIP */
-        return true;
+    /* (x87 escapes derive FIP themselves: cpu_sync_insn_eip in fpu.c) */
     if ((op >= 0x6c && op <= 0x6f) || (op >= 0xe4 && op <= 0xe7) || (op >= 0xec && op <= 0xef))
         return true; /* I/O: device callbacks */
     if (op == 0x62 || (op >= 0xcc && op <= 0xcf) || op == 0xf1 || op == 0xf4)
@@ -894,7 +893,7 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu)
     }
 }
 
-enum cpu_exit cpu_run(struct cpu *cpu, int64_t budget)
+static __attribute__((noinline)) enum cpu_exit run_slice(struct cpu *cpu, int64_t budget)
 {
     struct cpu_block_cache *bc = cpu->bc;
     cpu->budget = budget;
@@ -924,4 +923,13 @@ enum cpu_exit cpu_run(struct cpu *cpu, int64_t budget)
         cpu_deliver(cpu, v, INTR_EXCEPTION, cpu_exception_has_error(v), cpu->fault_error);
     }
     return run_blocks(cpu);
+}
+
+/* The guest's x87 state may live on the host x87 while blocks run (fpu.c);
+ * outside cpu_run it is always back in cpu->fpu. */
+enum cpu_exit cpu_run(struct cpu *cpu, int64_t budget)
+{
+    enum cpu_exit r = run_slice(cpu, budget);
+    fpu_sync(&cpu->fpu);
+    return r;
 }

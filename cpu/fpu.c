@@ -8,45 +8,53 @@
  * compatible" error reporting through FERR#), Vol. 2 (every D8-DF, 9B and
  * 0F AE /0 /1 instruction), Vol. 3 §9.1.1 Table 9-1 (reset state).
  *
- * Design choice — the host x87 does the arithmetic.  The host is an x86-64
- * with a real x87 whose arithmetic is the same IEEE/x87 arithmetic a P6 has:
- * same 80-bit format, precision control, rounding control, exception
- * detection, NaN propagation, pseudo-denormal/unnormal handling and integer/BCD
- * conversions.  So every computational guest instruction is executed as *the
- * same instruction* on the host: a table of host stubs (below, one per
- * register-form encoding D8-DF C0-FF, and one per memory form with the
- * operand at [RAX]) holds each encoding followed by a jump back.  The guest's
- * operands are loaded into host ST(0) and ST(1) (a register form's ST(i) is
- * remapped to ST(1)), the host control word is set to the guest's (same
- * precision, rounding and exception masks), the stub runs, and what the host
- * stack holds afterwards is written back to the guest registers following
- * the host's own stack motion — so pushes, pops, and the "no pop on an
- * unmasked exception" rules all come from the hardware.  The host status word
- * gives the exception flags and the condition codes the instruction defines;
- * the host's own exception-reporting is suppressed (FNCLEX when the host sets
- * ES) so the host never takes #MF/SIGFPE.  Host exception flags are sticky,
- * so before an operation the host flags are cleared unless they are a subset
- * of the guest's already-set masked flags (then they change nothing) — that
- * saves the costly FNCLEX in the common "PE already set" case.  Condition
- * codes an instruction leaves alone stay the guest's: each instruction
- * class takes only the codes it writes from the host, and FPREM/FPREM1
- * (whose untouched codes depend on the operands) start the host from the
- * guest's codes.  The host control word (normally the ABI default 037F,
- * which is also what Linux and C runtimes load in guests) is switched to the
- * guest's and restored only when the two differ.
+ * Design choice — the host x87 *is* the guest's x87 while guest x87 code
+ * runs.  The host is an x86-64 with a real x87 whose arithmetic is the same
+ * IEEE/x87 arithmetic a P6 has: same 80-bit format, precision and rounding
+ * control, exception detection, NaN propagation, stack faults, tags,
+ * pseudo-denormal/unnormal handling and integer/BCD conversions.  So the
+ * guest's registers, TOP, tags and condition codes are loaded into the host
+ * x87 once (FRSTOR, lazily, at the first x87 instruction after they were
+ * last in memory) and stay there: every computational guest instruction is
+ * then executed as *the same instruction* on the host, from a table of host
+ * stubs (one per register-form encoding D8-DF C0-FF, and one per memory
+ * form with the operand at [RAX], pointing straight into guest RAM when the
+ * soft TLB maps it), with no per-instruction load or store of the state.
+ * Pushes, pops, stack overflow/underflow and their masked responses, tags,
+ * TOP and every condition code come from the hardware.
  *
- * What the host cannot see is done here in C: the tag word (guest registers
- * may be empty; the host stack always starts empty), stack overflow /
- * underflow and their masked responses, TOP, FXCH/FFREE/FINCSTP/FDECSTP,
- * FCMOVcc, register copies, the control instructions, the environment and
- * save images, #NM, the pending-exception check (#MF or FERR#), and the
- * last-instruction pointers.  Moves that are exact and raise nothing on any
- * x87 (FLD of a normal m32/m64, FILD, FLD/FSTP m80, FCHS, FABS, FLDZ, FLD1)
- * take a C fast path.  The opcode table points each escape byte at its own
- * register-form and memory-form handler (x87_d8 .. x87_df), so dispatch is a
- * small switch on modrm.reg.  tests/unit/test_fpu.c checks every form
- * against the host executing the same instruction on the same full FPU state
- * (stack faults, tags, pops and undefined-code behaviour included).
+ * THE INVARIANT (struct fpu_state.resident):
+ *  - Resident only inside cpu_run: cpu_run calls fpu_sync before it returns,
+ *    so outside the CPU loop (device timers, frontends, monitor, state save,
+ *    another machine's CPU) struct fpu_state is the whole state and the host
+ *    x87 is back in its C ABI state (empty stack, control word 037F).  At
+ *    most one fpu_state is resident per host thread.
+ *  - While resident, the host holds R0-R7, TOP, the tags, C0-C3 and the
+ *    exception flags raised since loading; f->sw holds the flags moved out
+ *    of the host (and ES); f->cw is current and equals the host control
+ *    word; the last-instruction pointers are kept in C as always.
+ *  - The host never holds an exception flag the guest control word leaves
+ *    unmasked (so host ES is clear and no host instruction can trap): with
+ *    every exception masked (the C runtime default, and what Linux guests
+ *    run with) nothing is checked per instruction; otherwise FNSTSW after
+ *    each instruction moves the flags into f->sw when the host set ES, and
+ *    update_es computes the guest's ES/FERR# there — so check_pending,
+ *    which raises #MF (CR0.NE=1) or asserts FERR# at the next waiting
+ *    instruction, looks at f->sw only.  FLDCW moves newly unmasked flags
+ *    out before loading the host control word.
+ *  - Everything that needs the architectural image (FNSAVE, FNSTENV,
+ *    FXSAVE, FLDENV, FRSTOR, FXRSTOR, FNCLEX, FNINIT, reset, op_fpu for the
+ *    tests) calls fpu_sync first and works on struct fpu_state in C;
+ *    FNSTSW and FNSTCW read the host status word and f->cw directly.
+ *  - Every guest fault an x87 instruction can take (#NM, #MF, #UD, #GP,
+ *    #SS, #PF on its operand — a store checks both pages first) is raised
+ *    before the host instruction runs, so exceptions stay precise.
+ *  - The emulator's C code that can run between two guest x87 instructions
+ *    (the CPU core, the MMU, device port/MMIO callbacks and their backends,
+ *    interrupt and exception delivery) never uses the x87: x86-64 C does
+ *    float and double in SSE, and Umbra has no `long double` and calls no
+ *    libm (grep before adding any; such code must fpu_sync first).  Signal
+ *    handlers get a fresh x87 from the kernel and give ours back.
  *
  * Where host results may differ from a real P6: the transcendental
  * instructions (FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X, FYL2XP1)
@@ -67,10 +75,12 @@
  * (FSTP1) pops an empty ST(0) without a stack fault; FNSTENV clears ES as it
  * masks everything.  The reserved aliases FCOM2, FCOMP3, FXCH4, FCOMP5,
  * FFREEP, FXCH7, FSTP8, FSTP9 are implemented; FISTTP (SSE3) is #UD.
+ * tests/unit/test_fpu.c checks every form against the host executing the
+ * same instruction on the same full FPU state, and sequences run through
+ * cpu_run (state kept resident across instructions) against the same
+ * sequence run natively.
  */
 #include "cpu/fpu.h"
-
-#include <assert.h>
 
 #include "cpu/ops.h"
 
@@ -79,12 +89,7 @@
 #endif
 
 #define CW_MASKS FPU_SW_EXC
-#define CC_ALL FPU_SW_CC
-#define CC_C1 FPU_SW_C1
-#define CC_C12 (FPU_SW_C1 | FPU_SW_C2)
-
-/* The QNaN "real indefinite" a masked invalid operation delivers. */
-static const struct fpu_reg INDEFINITE = {0xc000000000000000ull, 0xffff, {0, 0, 0}};
+#define SW_FLAGS (FPU_SW_EXC | FPU_SW_SF) /* sticky until FNCLEX/FNINIT/FLDENV */
 
 /* ------------------------------------------------------------------------
  * Host stubs.  Stub n < 512 is the register form (D8 + n/64) (C0 + n%64);
@@ -117,132 +122,57 @@ __asm__(".pushsection .text\n"
         ".popsection\n");
 extern const char umbra_x87_stubs[];
 
-/* The x87 control word the x86-64 psABI starts every process with and makes
- * callee-saved: the host runs with it except while a guest instruction with
- * a different control word executes. */
-#define HOST_CW 0x037f
 
 #define STUB_REG(esc, modrm) ((unsigned)(esc) << 6 | ((modrm)&0x3f))
 #define STUB_MEM(esc, reg) (512u + ((unsigned)(esc) << 3) + (reg))
 
-/* What one host execution produced. */
-struct hres {
-    struct fpu_reg out[8]; /* host ST(0..depth-1) after the instruction (depth <= 3), */
-    unsigned depth;        /* unless `direct` */
-    bool direct;           /* depth was as planned: results already stored in place */
-    uint16_t sw;           /* host status word right after the instruction */
-    uint8_t eflags;        /* LAHF image right after it (FCOMI family) */
-};
-
-/*
- * Execute host stub `stub` with *a in ST(0) and *b in ST(1) (k = how many
- * are loaded), `mem` in RAX, under the guest control word `cw`.
- * `keep`: host exception flags that may stay set (guest flags already set
- * and masked).  `sync_cc` >= 0: load these condition codes into the host
- * first (slow; for the instructions whose untouched codes vary).
- * If the host stack ends `e` deep, as planned, host ST(j) is stored straight
- * to dst[j] (or dropped where dst[j] is NULL: an operand left unchanged):
- * going through a buffer would cost two store-forwarding stalls per
- * instruction on the 80-bit values.  Otherwise everything goes to r->out.
- */
-static inline __attribute__((always_inline)) void
-host_run(unsigned stub, const struct fpu_reg *a, const struct fpu_reg *b, unsigned k, void *mem,
-         uint16_t cw, uint16_t keep, int sync_cc, unsigned e, struct fpu_reg *const *dst,
-         struct hres *r)
+static inline const char *stub_code(unsigned stub)
 {
-    static const uint16_t abi_cw = HOST_CW;
-    if (sync_cc >= 0) {
-        /* The instruction leaves some condition codes unchanged in cases
-         * that depend on its operands: start the host from the guest's. */
-        uint32_t env[7];
-        __asm__ volatile("fnstenv %0" : "=m"(env));
-        env[1] = (env[1] & ~(uint32_t)FPU_SW_CC) | (uint32_t)sync_cc;
-        __asm__ volatile("fldenv %0" ::"m"(env));
-    }
-    uintptr_t rax = (uintptr_t)mem;
-    uint32_t fl, d, cnt, top0, nokeep = FPU_SW_EXC & ~keep, ncw = cw != HOST_CW;
-    struct fpu_reg *o = r->out;
-    const char *code = umbra_x87_stubs + (size_t)stub * 16;
-    __asm__ volatile(
-        /* Stale host flags the guest has not got (set and masked) would be
-         * taken for this instruction's: clear them.  Then the guest's
-         * precision, rounding and masks. */
-        "movq %%rax, %%r11\n\t"
-        "fnstsw %%ax\n\t"
-        "movzwl %%ax, %[top0]\n\t"
-        "testl %[nokeep], %[top0]\n\t"
-        "jz 1f\n\t"
-        "fnclex\n"
-        "1:\n\t"
-        "movq %%r11, %%rax\n\t"
-        "shrl $11, %[top0]\n\t"
-        "cmpl $0, %[ncw]\n\t"
-        "jz 11f\n\t"
-        "fldcw %[cw]\n"
-        "11:\n\t"
-        "cmpl $2, %[k]\n\t"
-        "jb 2f\n\t"
-        "fldt (%[b])\n"
-        "2:\n\t"
-        "cmpl $1, %[k]\n\t"
-        "jb 3f\n\t"
-        "fldt (%[a])\n"
-        "3:\n\t"
-        "leaq 4f(%%rip), %%r11\n\t"
-        "jmp *%[code]\n"
-        "4:\n\t"
-        "lahf\n\t"
-        "movl %%eax, %[fl]\n\t"
-        "fnstsw %%ax\n\t"
-        /* An unmasked exception set host ES: clear it before the next
-         * waiting host instruction (our FSTPs) would trap. */
-        "testb $0x80, %%al\n\t"
-        "jz 5f\n\t"
-        "fnclex\n"
-        "5:\n\t"
-        "movzwl %%ax, %[d]\n\t"
-        "shrl $11, %[d]\n\t"
-        "negl %[d]\n\t"
-        "addl %[top0], %[d]\n\t"
-        "andl $7, %[d]\n\t"
-        "cmpl %[e], %[d]\n\t"
-        "jne 6f\n\t"
-        "xorl %[cnt], %[cnt]\n"
-        "8:\n\t" /* planned depth: store in place */
-        "cmpl %[e], %[cnt]\n\t"
-        "jae 7f\n\t"
-        "movq (%[dst],%q[cnt],8), %[o]\n\t"
-        "incl %[cnt]\n\t"
-        "testq %[o], %[o]\n\t"
-        "jz 9f\n\t"
-        "fstpt (%[o])\n\t"
-        "jmp 8b\n"
-        "9:\n\t"
-        "fstp %%st(0)\n\t"
-        "jmp 8b\n"
-        "6:\n\t" /* anything else: dump the stack to r->out */
-        "movl %[d], %[cnt]\n\t"
-        "testl %[cnt], %[cnt]\n\t"
-        "jz 7f\n"
-        "10:\n\t"
-        "fstpt (%[o])\n\t"
-        "addq $16, %[o]\n\t"
-        "decl %[cnt]\n\t"
-        "jnz 10b\n"
-        "7:\n\t"
-        "cmpl $0, %[ncw]\n\t"
-        "jz 12f\n\t"
-        "fldcw %[abi]\n"
-        "12:\n\t"
-        : "+a"(rax), [fl] "=&r"(fl), [d] "=&r"(d), [cnt] "=&r"(cnt), [o] "+r"(o), [top0] "=&r"(top0)
-        : [a] "r"(a), [b] "r"(b), [k] "rm"(k), [code] "r"(code), [e] "rm"(e), [dst] "r"(dst),
-          [nokeep] "rm"(nokeep), [cw] "m"(cw), [abi] "m"(abi_cw), [ncw] "rm"(ncw)
-        : "memory", "cc", "r11", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",
-          "st(7)");
-    r->sw = (uint16_t)rax;
-    r->eflags = (uint8_t)(fl >> 8);
-    r->depth = d;
-    r->direct = d == e;
+    return umbra_x87_stubs + (size_t)stub * 16;
+}
+
+/* Run host stub `stub` on the resident state, memory operand at `mem`. */
+static inline __attribute__((always_inline)) void host_exec(unsigned stub, void *mem)
+{
+    __asm__ volatile("leaq 1f(%%rip), %%r11\n\t"
+                     "jmp *%1\n"
+                     "1:"
+                     :
+                     : "a"(mem), "r"(stub_code(stub))
+                     : "r11", "memory", "cc");
+}
+
+/* The same for FCOMI and friends: the LAHF image of the EFLAGS they set. */
+static inline __attribute__((always_inline)) uint8_t host_exec_lahf(unsigned stub)
+{
+    uint32_t ax;
+    __asm__ volatile("leaq 1f(%%rip), %%r11\n\t"
+                     "jmp *%1\n"
+                     "1:\n\t"
+                     "lahf"
+                     : "=a"(ax)
+                     : "r"(stub_code(stub))
+                     : "r11", "memory", "cc");
+    return (uint8_t)(ax >> 8);
+}
+
+/* The same with ZF = z going in (FCMOVE: the guest condition, evaluated in C). */
+static inline __attribute__((always_inline)) void host_exec_zf(unsigned stub, bool z)
+{
+    __asm__ volatile("cmpl $1, %0\n\t"
+                     "leaq 1f(%%rip), %%r11\n\t"
+                     "jmp *%1\n"
+                     "1:"
+                     :
+                     : "r"((uint32_t)z), "r"(stub_code(stub))
+                     : "r11", "memory", "cc");
+}
+
+static inline uint16_t host_sw(void)
+{
+    uint16_t sw;
+    __asm__ volatile("fnstsw %0" : "=a"(sw));
+    return sw;
 }
 
 /* ------------------------------------------------------------------------
@@ -252,32 +182,10 @@ static inline unsigned phys(const struct fpu_state *f, unsigned i)
 {
     return (f->top + i) & 7;
 }
-static inline bool is_empty(const struct fpu_state *f, unsigned i)
-{
-    return !((f->tag >> phys(f, i)) & 1);
-}
 static inline struct fpu_reg *st(struct fpu_state *f, unsigned i)
 {
     return &f->r[phys(f, i)];
 }
-static inline void set_st(struct fpu_state *f, unsigned i, const struct fpu_reg *v)
-{
-    unsigned p = phys(f, i);
-    f->r[p].sig = v->sig;
-    f->r[p].se = v->se;
-    f->tag |= 1u << p;
-}
-static inline void push(struct fpu_state *f, const struct fpu_reg *v)
-{
-    f->top = (f->top - 1) & 7;
-    set_st(f, 0, v);
-}
-static inline void pop(struct fpu_state *f)
-{
-    f->tag &= ~(1u << f->top);
-    f->top = (f->top + 1) & 7;
-}
-
 static void set_ferr(struct fpu_state *f, bool level)
 {
     if (f->ferr != level) {
@@ -347,6 +255,10 @@ static void finit(struct fpu_state *f)
 
 void fpu_reset(struct fpu_state *f)
 {
+    if (f->resident) { /* give the host x87 back without writing anything */
+        __asm__ volatile("fninit");
+        f->resident = false;
+    }
     /* SDM Vol. 3 Table 9-1 (P6 family): after RESET the control word is
      * 0040H (all exceptions unmasked, single precision), the tag word 5555H
      * (every register valid, holding +0.0).  Software executes FNINIT
@@ -366,6 +278,9 @@ void fpu_reset(struct fpu_state *f)
 static inline void note(struct cpu *cpu, const struct insn *i)
 {
     struct fpu_state *f = &cpu->fpu;
+    /* In the middle of a block EIP is lazy (exec.c): derive it here rather
+     * than have every x87 instruction dispatched through sync_call. */
+    if (cpu->cur_insn) cpu_sync_insn_eip(cpu);
     f->fop = (uint16_t)(((i->opcode & 7) << 8) | (i->mod << 6) | (i->reg << 3) | i->rm);
     f->fip = cpu->insn_eip;
     f->fcs = cpu->seg[SEG_CS].sel;
@@ -387,21 +302,6 @@ static inline void check_pending(struct cpu *cpu)
         if (cpu->cr0 & CR0_NE) cpu_fault(cpu, EXC_MF, 0);
         set_ferr(&cpu->fpu, true);
     }
-}
-
-static inline void add_exc(struct fpu_state *f, uint16_t flags)
-{
-    f->sw |= flags;
-    update_es(f);
-}
-
-/* Stack fault: IE+SF, C1 = 1 for overflow / 0 for underflow.  Returns true
- * when IE is masked (the caller then delivers the masked response). */
-static bool stack_fault(struct fpu_state *f, bool overflow)
-{
-    f->sw = (f->sw & ~FPU_SW_C1) | (overflow ? FPU_SW_C1 : 0);
-    add_exc(f, FPU_SW_IE | FPU_SW_SF);
-    return f->cw & FPU_CW_IM;
 }
 
 /* ------------------------------------------------------------------------
@@ -482,293 +382,120 @@ static inline __attribute__((always_inline)) void mem_write(struct cpu *cpu, int
         mem_write_slow(cpu, lin, buf, n);
 }
 
+
 /* ------------------------------------------------------------------------
- * Host execution with write-back
+ * The resident state (see the invariant at the top)
  * ------------------------------------------------------------------------ */
 
-/*
- * Run `stub` with ST(0) and, when k == 2, ST(s) as its operands, planning
- * for the host stack to end `e` deep (net pushes e - k) and for the operands
- * in `wmask` (bit 0: ST(0), bit 1: ST(s)) to be the ones it modifies — the
- * shape of the instruction when no unmasked exception stops it.
- */
-static inline __attribute__((always_inline)) void hx_run(struct fpu_state *f, unsigned stub,
-                                                         unsigned k, unsigned s, void *mem,
-                                                         unsigned e, unsigned wmask, struct hres *r)
+/* The FNSAVE/FRSTOR image, 32-bit protected-mode layout. */
+struct save_img {
+    uint32_t cw, sw, tw, fip, fcs_op, fdp, fds;
+    uint8_t st[80];
+};
+
+static __attribute__((noinline)) void make_resident(struct fpu_state *f)
 {
-    unsigned L[2] = {phys(f, 0), phys(f, s)};
-    int p = (int)e - (int)k;
-    struct fpu_reg *dst[2] = {NULL, NULL};
-    for (int j = 0; j < (int)e; j++) {
-        if (j < p)
-            dst[j] = &f->r[(unsigned)(f->top - p + j) & 7];
-        else if ((wmask >> (j - p)) & 1)
-            dst[j] = &f->r[L[j - p]];
-    }
-    host_run(stub, st(f, 0), st(f, s), k, mem, f->cw, f->sw & f->cw & FPU_SW_EXC, -1, e, dst, r);
+    struct save_img m;
+    memset(&m, 0, sizeof m);
+    m.cw = f->cw;
+    /* The flags stay in f->sw: the host starts with none, so it holds no
+     * unmasked one. */
+    m.sw = (f->sw & FPU_SW_CC) | (uint32_t)f->top << 11;
+    m.tw = fpu_get_tw(f);
+    for (unsigned k = 0; k < 8; k++)
+        memcpy(m.st + 10 * k, st(f, k), 10);
+    __asm__ volatile("frstor %0" ::"m"(m));
+    f->sw &= SW_FLAGS | FPU_SW_ES;
+    f->resident = true;
 }
 
-/* Account for the host's stack motion in the guest: host ST(j) after the
- * instruction is either a register the instruction pushed or one of the
- * operands it loaded (shifted by the pops); copy the values unless they
- * were stored in place. */
-static inline void hx_commit(struct fpu_state *f, unsigned k, unsigned s, const struct hres *r,
-                             uint16_t ccmask)
+static inline __attribute__((always_inline)) void ensure_resident(struct fpu_state *f)
 {
-    unsigned L[2] = {phys(f, 0), phys(f, s)};
-    int p = (int)r->depth - (int)k; /* net pushes */
-    assert(r->depth <= k + 1);      /* no x87 instruction pushes twice */
-    for (int j = 0; j < (int)r->depth; j++) {
-        unsigned dst = j < p ? (unsigned)(f->top - p + j) & 7 : L[j - p];
-        if (!r->direct) {
-            f->r[dst].sig = r->out[j].sig;
-            f->r[dst].se = r->out[j].se;
-        }
-        f->tag |= 1u << dst;
-    }
-    for (int j = 0; j < -p; j++)
-        f->tag &= ~(1u << L[j]);
-    f->top = (f->top - p) & 7;
-    f->sw = (f->sw & ~ccmask) | (r->sw & ccmask) | (r->sw & FPU_SW_EXC);
+    if (UNLIKELY(!f->resident)) make_resident(f);
+}
+
+void fpu_sync(struct fpu_state *f)
+{
+    if (!f->resident) return;
+    struct save_img m;
+    __asm__ volatile("fnsave %0" : "=m"(m)); /* also FNINITs the host: C's state again */
+    f->resident = false;
+    f->top = (m.sw >> 11) & 7;
+    f->sw = (f->sw & (SW_FLAGS | FPU_SW_ES)) | (m.sw & (FPU_SW_CC | SW_FLAGS));
+    set_tw(f, (uint16_t)m.tw);
+    for (unsigned k = 0; k < 8; k++)
+        memcpy(st(f, k), m.st + 10 * k, 10);
     update_es(f);
 }
 
-static inline __attribute__((always_inline)) void hx(struct fpu_state *f, unsigned stub, unsigned k,
-                                                     unsigned s, void *mem, unsigned e,
-                                                     unsigned wmask, uint16_t ccmask)
+/* Move the host's flags into f->sw and clear them there, keeping the
+ * condition codes and TOP (which FNCLEX would leave undefined). */
+static void host_flags_out(struct fpu_state *f, uint16_t hsw)
 {
-    struct hres r;
-    hx_run(f, stub, k, s, mem, e, wmask, &r);
-    hx_commit(f, k, s, &r, ccmask);
+    uint32_t env[7];
+    f->sw |= hsw & SW_FLAGS;
+    __asm__ volatile("fnstenv %0" : "=m"(env));
+    env[1] &= ~(uint32_t)(SW_FLAGS | FPU_SW_ES | FPU_SW_B);
+    __asm__ volatile("fldenv %0" ::"m"(env)); /* and the control word from before FNSTENV */
+    update_es(f);
 }
 
-/* As hx for ST(0), ST(1) with the result in ST(0) (FPREM, FPREM1), with the
- * guest's condition codes loaded into the host first and all four taken
- * back. */
-static void hx_sync(struct fpu_state *f, unsigned stub)
+static __attribute__((noinline)) void take_unmasked(struct fpu_state *f, uint16_t hsw)
 {
-    struct hres r;
-    struct fpu_reg *dst[2] = {st(f, 0), NULL};
-    host_run(stub, st(f, 0), st(f, 1), 2, NULL, f->cw, f->sw & f->cw & FPU_SW_EXC,
-             f->sw & FPU_SW_CC, 2, dst, &r);
-    hx_commit(f, 2, 1, &r, CC_ALL);
+    host_flags_out(f, hsw);
 }
 
-/* Register-form stub with ST(i) remapped to host ST(1) (ST(0) stays 0). */
-static inline unsigned stub_rm(const struct insn *i)
+/* After a host instruction: if the guest unmasks anything and the host
+ * raised it, the exception becomes pending in f->sw. */
+static inline __attribute__((always_inline)) void after(struct fpu_state *f)
 {
-    return STUB_REG(i->opcode & 7, (i->reg << 3) | (i->rm ? 1 : 0));
+    if (UNLIKELY((f->cw & CW_MASKS) != CW_MASKS)) {
+        uint16_t h = host_sw();
+        if (h & FPU_SW_ES) take_unmasked(f, h);
+    }
+}
+
+/* The status word as FNSTSW sees it. */
+static uint16_t cur_sw(const struct fpu_state *f)
+{
+    if (!f->resident) return fpu_get_sw(f);
+    uint16_t h = host_sw();
+    uint16_t flags = (h | f->sw) & SW_FLAGS;
+    uint16_t sw = (uint16_t)((h & (FPU_SW_CC | FPU_SW_TOP)) | flags);
+    if (flags & ~f->cw & CW_MASKS) sw |= FPU_SW_ES | FPU_SW_B;
+    return sw;
+}
+
+static void fldcw(struct fpu_state *f, uint16_t v)
+{
+    set_cw(f, v);
+    if (f->resident) {
+        uint16_t h = host_sw();
+        if (h & ~f->cw & CW_MASKS) host_flags_out(f, h);
+        __asm__ volatile("fldcw %0" ::"m"(f->cw));
+    }
+    update_es(f);
 }
 
 /* ------------------------------------------------------------------------
- * Instruction classes
+ * Memory operands
  * ------------------------------------------------------------------------ */
 
-/* FADD..FDIVR ST(0),ST(i) / ST(i),ST(0) / ...P: dest is ST(0) (D8) or ST(i). */
-static void arith_reg(struct cpu *cpu, const struct insn *i, bool dest_sti, bool popping)
+/* Operand size of a load form (escape, reg) of D9, DB, DD, DF. */
+static unsigned load_size(unsigned esc, unsigned reg)
 {
-    struct fpu_state *f = &cpu->fpu;
-    unsigned s = i->rm;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0) || is_empty(f, s))) {
-        if (stack_fault(f, false)) {
-            set_st(f, dest_sti ? s : 0, &INDEFINITE);
-            if (popping) pop(f);
-        }
-        return;
+    switch (esc << 3 | reg) {
+    case 7 << 3 | 0:
+        return 2;
+    case 5 << 3 | 0:
+    case 7 << 3 | 5:
+        return 8;
+    case 3 << 3 | 5:
+    case 7 << 3 | 4:
+        return 10;
+    default: /* FLD m32fp, FILD m32int */
+        return 4;
     }
-    if (UNLIKELY(popping && s == 0)) {
-        /* FxxxP ST(0),ST(0): the result is written to ST(0) and then popped,
-         * so the freed register keeps it (visible to FSAVE).  Run the D8
-         * form and pop here, unless an unmasked exception stopped it. */
-        struct hres r;
-        hx_run(f, STUB_REG(0, i->reg << 3), 1, 0, NULL, 1, 1, &r);
-        hx_commit(f, 1, 0, &r, CC_C1);
-        if (!((r.sw & FPU_SW_ES) && (r.sw & ~f->cw & (FPU_SW_IE | FPU_SW_DE | FPU_SW_ZE)))) pop(f);
-        return;
-    }
-    unsigned k = s ? 2 : 1;
-    hx(f, stub_rm(i), k, s, NULL, popping ? k - 1 : k, dest_sti && s ? 2 : 1, CC_C1);
-}
-
-/* FCOM/FCOMP/FUCOM/FUCOMP ST(i), FCOMPP, FUCOMPP. */
-static void compare_reg(struct cpu *cpu, const struct insn *i, unsigned s, unsigned pops,
-                        unsigned stub)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0) || is_empty(f, s))) {
-        f->sw |= FPU_SW_C0 | FPU_SW_C2 | FPU_SW_C3;
-        if (stack_fault(f, false))
-            while (pops--)
-                pop(f);
-        return;
-    }
-    unsigned k = s ? 2 : 1;
-    hx(f, stub, k, s, NULL, k - pops, 0, CC_ALL);
-}
-
-/* FCOMI/FUCOMI/FCOMIP/FUCOMIP: ZF, PF, CF from the compare; OF, SF, AF 0. */
-static void comi(struct cpu *cpu, const struct insn *i, bool popping)
-{
-    struct fpu_state *f = &cpu->fpu;
-    unsigned s = i->rm;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0) || is_empty(f, s))) {
-        cpu_set_arith(cpu, FL_ARITH, FL_ZF | FL_PF | FL_CF); /* "unordered", masked or not */
-        if (stack_fault(f, false) && popping) pop(f);
-        return;
-    }
-    struct hres r;
-    hx_run(f, stub_rm(i), s ? 2 : 1, s, NULL, (s ? 2 : 1) - popping, 0, &r);
-    hx_commit(f, s ? 2 : 1, s, &r, 0); /* C1 is left alone, as the host does */
-    /* Even an unmasked invalid or denormal operand sets the flags (the host
-     * does, and skips the pop). */
-    cpu_set_arith(cpu, FL_ARITH, r.eflags & (FL_ZF | FL_PF | FL_CF));
-}
-
-/* Memory-operand arithmetic/compare: D8 m32fp, DA m32int, DC m64fp, DE m16int. */
-static void arith_mem(struct cpu *cpu, const struct insn *i)
-{
-    struct fpu_state *f = &cpu->fpu;
-    unsigned esc = i->opcode & 7;
-    uint32_t ea = ea_of(cpu, i);
-    uint64_t buf;
-    switch (esc) {
-    case 0:
-    case 2:
-        buf = rd32(cpu, i->seg, ea);
-        break;
-    case 4:
-        buf = rd64(cpu, i->seg, ea);
-        break;
-    default:
-        buf = rd16(cpu, i->seg, ea);
-        break;
-    }
-    note_mem(cpu, i, ea);
-    bool cmp = i->reg == 2 || i->reg == 3;
-    if (UNLIKELY(is_empty(f, 0))) {
-        if (cmp) f->sw |= FPU_SW_C0 | FPU_SW_C2 | FPU_SW_C3;
-        if (stack_fault(f, false)) {
-            if (!cmp)
-                set_st(f, 0, &INDEFINITE);
-            else if (i->reg == 3)
-                pop(f);
-        }
-        return;
-    }
-    hx(f, STUB_MEM(esc, i->reg), 1, 0, &buf, i->reg == 3 ? 0 : 1, !cmp, cmp ? CC_ALL : CC_C1);
-}
-
-/* Exact conversions of the common formats (no exception possible). */
-static inline bool load_m64_fast(uint64_t v, struct fpu_reg *r)
-{
-    unsigned e = (v >> 52) & 0x7ff;
-    uint16_t sign = (uint16_t)((v >> 63) << 15);
-    if (LIKELY(e != 0 && e != 0x7ff)) {
-        r->sig = (1ull << 63) | (v & ((1ull << 52) - 1)) << 11;
-        r->se = sign | (uint16_t)(e - 1023 + 16383);
-        return true;
-    }
-    if (e == 0 && !(v & ((1ull << 52) - 1))) {
-        r->sig = 0;
-        r->se = sign;
-        return true;
-    }
-    return false; /* denormal (#D), infinity, NaN (#I on SNaN): the host does it */
-}
-static inline bool load_m32_fast(uint32_t v, struct fpu_reg *r)
-{
-    unsigned e = (v >> 23) & 0xff;
-    uint16_t sign = (uint16_t)((v >> 31) << 15);
-    if (LIKELY(e != 0 && e != 0xff)) {
-        r->sig = (1ull << 63) | (uint64_t)(v & 0x7fffff) << 40;
-        r->se = sign | (uint16_t)(e - 127 + 16383);
-        return true;
-    }
-    if (e == 0 && !(v & 0x7fffff)) {
-        r->sig = 0;
-        r->se = sign;
-        return true;
-    }
-    return false;
-}
-static inline void load_int(int64_t v, struct fpu_reg *r)
-{
-    if (v == 0) {
-        r->sig = 0;
-        r->se = 0;
-        return;
-    }
-    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    unsigned lz = (unsigned)__builtin_clzll(m);
-    r->sig = m << lz;
-    r->se = (uint16_t)((v < 0 ? 0x8000 : 0) | (16383 + 63 - lz));
-}
-
-/* Push a value loaded from memory (or a constant). `fast` is the value if
- * it was converted in C; otherwise the host stub converts `mem`. */
-static void load_push(struct cpu *cpu, const struct fpu_reg *fast, unsigned stub, void *mem)
-{
-    struct fpu_state *f = &cpu->fpu;
-    if (UNLIKELY(!is_empty(f, 7))) {
-        if (stack_fault(f, true)) push(f, &INDEFINITE);
-        return;
-    }
-    if (fast) {
-        f->sw &= ~FPU_SW_C1;
-        push(f, fast);
-        return;
-    }
-    hx(f, stub, 0, 0, mem, 1, 0, CC_C1);
-}
-
-/* FLD m32fp/m64fp/m80fp, FILD m16/m32/m64, FBLD. */
-static void load_mem(struct cpu *cpu, const struct insn *i)
-{
-    unsigned esc = i->opcode & 7;
-    uint32_t ea = ea_of(cpu, i);
-    uint8_t buf[16];
-    struct fpu_reg v;
-    const struct fpu_reg *fast = NULL;
-    switch (esc << 3 | i->reg) {
-    case 1 << 3 | 0: { /* FLD m32fp */
-        uint32_t x = rd32(cpu, i->seg, ea);
-        memcpy(buf, &x, 4);
-        if (load_m32_fast(x, &v)) fast = &v;
-        break;
-    }
-    case 5 << 3 | 0: { /* FLD m64fp */
-        uint64_t x = rd64(cpu, i->seg, ea);
-        memcpy(buf, &x, 8);
-        if (load_m64_fast(x, &v)) fast = &v;
-        break;
-    }
-    case 3 << 3 | 5: /* FLD m80fp: a raw copy, no exception, whatever the encoding */
-        mem_read(cpu, i->seg, ea, &v, 10);
-        fast = &v;
-        break;
-    case 3 << 3 | 0: /* FILD m32int */
-        load_int((int32_t)rd32(cpu, i->seg, ea), &v);
-        fast = &v;
-        break;
-    case 7 << 3 | 0: /* FILD m16int */
-        load_int((int16_t)rd16(cpu, i->seg, ea), &v);
-        fast = &v;
-        break;
-    case 7 << 3 | 5: { /* FILD m64int */
-        uint64_t x = rd64(cpu, i->seg, ea);
-        load_int((int64_t)x, &v);
-        fast = &v;
-        break;
-    }
-    default: /* FBLD m80bcd */
-        mem_read(cpu, i->seg, ea, buf, 10);
-        break;
-    }
-    note_mem(cpu, i, ea);
-    load_push(cpu, fast, STUB_MEM(esc, i->reg), buf);
 }
 
 /* Operand size of a store form (escape, reg). */
@@ -792,199 +519,74 @@ static unsigned store_size(unsigned esc, unsigned reg)
     }
 }
 
-/* What a masked stack underflow stores: the QNaN indefinite of the format,
- * the integer indefinite (most negative value), or the BCD indefinite. */
-static void indefinite_of(unsigned esc, unsigned reg, uint8_t *buf)
+/* A load or arithmetic operand: guest RAM itself when the soft TLB maps it,
+ * else read (faults and all) into buf. */
+static inline __attribute__((always_inline)) void *
+load_ptr(struct cpu *cpu, const struct insn *i, uint32_t ea, unsigned n, void *buf)
 {
-    static const uint8_t m32[4] = {0, 0, 0xc0, 0xff};
-    static const uint8_t m64[8] = {0, 0, 0, 0, 0, 0, 0xf8, 0xff};
-    static const uint8_t m80[10] = {0, 0, 0, 0, 0, 0, 0, 0xc0, 0xff, 0xff};
-    static const uint8_t bcd[10] = {0, 0, 0, 0, 0, 0, 0, 0xc0, 0xff, 0xff};
-    memset(buf, 0, 10);
-    switch (esc << 3 | reg) {
-    case 1 << 3 | 2:
-    case 1 << 3 | 3:
-        memcpy(buf, m32, 4);
-        break;
-    case 5 << 3 | 2:
-    case 5 << 3 | 3:
-        memcpy(buf, m64, 8);
-        break;
-    case 3 << 3 | 7:
-        memcpy(buf, m80, 10);
-        break;
-    case 7 << 3 | 6:
-        memcpy(buf, bcd, 10);
-        break;
-    case 3 << 3 | 2:
-    case 3 << 3 | 3:
-        buf[3] = 0x80;
-        break;
-    case 7 << 3 | 2:
-    case 7 << 3 | 3:
-        buf[1] = 0x80;
-        break;
-    default: /* FISTP m64int */
-        buf[7] = 0x80;
-        break;
-    }
+    uint32_t lin = seg_lin(cpu, i->seg, ea, n, false);
+    void *p = tlb_ptr(cpu->mmu, lin, n, false);
+    if (LIKELY(p)) return p;
+    mem_read_slow(cpu, lin, buf, n);
+    return buf;
 }
 
-/* FST/FSTP m32fp/m64fp/m80fp, FIST/FISTP m16/m32/m64, FBSTP. */
-static void store_mem(struct cpu *cpu, const struct insn *i, bool popping)
+static inline __attribute__((always_inline)) void load_op(struct cpu *cpu, const struct insn *i,
+                                                          unsigned esc, unsigned n)
 {
     struct fpu_state *f = &cpu->fpu;
-    unsigned esc = i->opcode & 7, n = store_size(esc, i->reg);
-    uint32_t ea = ea_of(cpu, i);
     uint8_t buf[16];
-    if (UNLIKELY(is_empty(f, 0))) {
-        if (f->cw & FPU_CW_IM) {
-            indefinite_of(esc, i->reg, buf);
-            mem_write(cpu, i->seg, ea, buf, n);
-        }
-        note_mem(cpu, i, ea);
-        if (stack_fault(f, false) && popping) pop(f);
-        return;
-    }
-    if (esc == 3 && i->reg == 7) { /* FSTP m80fp: a raw copy */
-        mem_write(cpu, i->seg, ea, st(f, 0), 10);
-        note_mem(cpu, i, ea);
-        f->sw &= ~FPU_SW_C1;
-        pop(f);
-        return;
-    }
-    struct hres r;
-    hx_run(f, STUB_MEM(esc, i->reg), 1, 0, buf, !popping, 0, &r);
-    /* With an unmasked invalid, overflow or underflow the host stored
-     * nothing (and did not pop); an unmasked inexact still stores. */
-    bool stored = !((r.sw & FPU_SW_ES) &&
-                    (r.sw & ~f->cw & (FPU_SW_IE | FPU_SW_DE | FPU_SW_ZE | FPU_SW_OE | FPU_SW_UE)));
-    if (stored) mem_write(cpu, i->seg, ea, buf, n);
+    check_pending(cpu);
+    uint32_t ea = ea_of(cpu, i);
+    void *p = load_ptr(cpu, i, ea, n, buf);
+    ensure_resident(f);
     note_mem(cpu, i, ea);
-    hx_commit(f, 1, 0, &r, CC_C1);
+    host_exec(STUB_MEM(esc, i->reg), p);
+    after(f);
 }
 
-/* FST/FSTP ST(i) (incl. the FSTP1/8/9 aliases): a register copy. */
-static void store_reg(struct cpu *cpu, const struct insn *i, bool popping)
+/* A store that is not to plain mapped RAM (MMIO, a tracked page, a page
+ * crossing, a TLB miss): both pages are checked for writing before the host
+ * instruction (which may pop) runs, so a #PF leaves the state as it was. */
+static __attribute__((noinline)) void store_slow(struct cpu *cpu, const struct insn *i,
+                                                 unsigned esc, uint32_t ea, uint32_t lin,
+                                                 unsigned n)
 {
     struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0))) {
-        if (stack_fault(f, false)) {
-            set_st(f, i->rm, &INDEFINITE);
-            if (popping) pop(f);
-        }
+    uint8_t buf[16];
+    mmu_translate(cpu->mmu, lin, MMU_WRITE, cpu->mmu->user);
+    if ((lin ^ (lin + n - 1)) & PAGE_MASK)
+        mmu_translate(cpu->mmu, lin + n - 1, MMU_WRITE, cpu->mmu->user);
+    ensure_resident(f);
+    note_mem(cpu, i, ea);
+    host_exec(STUB_MEM(esc, i->reg), buf);
+    /* With an unmasked invalid, denormal, overflow or underflow the host
+     * stored nothing; an unmasked inexact still stores.  (Host flags held
+     * before were all masked: an unmasked one is this instruction's.) */
+    uint16_t h = host_sw();
+    if (!((h & FPU_SW_ES) &&
+          (h & ~f->cw & (FPU_SW_IE | FPU_SW_DE | FPU_SW_ZE | FPU_SW_OE | FPU_SW_UE))))
+        mem_write_slow(cpu, lin, buf, n);
+    after(f);
+}
+
+static inline __attribute__((always_inline)) void store_op(struct cpu *cpu, const struct insn *i,
+                                                           unsigned esc)
+{
+    struct fpu_state *f = &cpu->fpu;
+    unsigned n = store_size(esc, i->reg);
+    check_pending(cpu);
+    uint32_t ea = ea_of(cpu, i);
+    uint32_t lin = seg_lin(cpu, i->seg, ea, n, true);
+    void *p = tlb_ptr(cpu->mmu, lin, n, true);
+    if (UNLIKELY(!p)) {
+        store_slow(cpu, i, esc, ea, lin, n);
         return;
     }
-    f->sw &= ~FPU_SW_C1;
-    set_st(f, i->rm, st(f, 0));
-    if (popping) pop(f);
-}
-
-static void fld_sti(struct cpu *cpu, const struct insn *i)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    /* An empty source is reported (as underflow) before a full stack. */
-    if (UNLIKELY(is_empty(f, i->rm) || !is_empty(f, 7))) {
-        if (stack_fault(f, !is_empty(f, i->rm))) push(f, &INDEFINITE);
-        return;
-    }
-    struct fpu_reg v = *st(f, i->rm);
-    f->sw &= ~FPU_SW_C1;
-    push(f, &v);
-}
-
-static void fxch(struct cpu *cpu, const struct insn *i)
-{
-    struct fpu_state *f = &cpu->fpu;
-    unsigned s = i->rm;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0) || is_empty(f, s))) {
-        if (!stack_fault(f, false)) return;
-        if (is_empty(f, 0)) set_st(f, 0, &INDEFINITE);
-        if (is_empty(f, s)) set_st(f, s, &INDEFINITE);
-    } else {
-        f->sw &= ~FPU_SW_C1;
-    }
-    struct fpu_reg a = *st(f, 0);
-    set_st(f, 0, st(f, s));
-    set_st(f, s, &a);
-}
-
-static void fcmov(struct cpu *cpu, const struct insn *i, unsigned cc)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0) || is_empty(f, i->rm))) {
-        if (stack_fault(f, false)) set_st(f, 0, &INDEFINITE);
-        return;
-    }
-    if (cond_eval(cpu, cc)) set_st(f, 0, st(f, i->rm));
-}
-
-/* D9 E0-FF with one operand (ST(0)) or two (ST(0), ST(1)). */
-static void unary(struct cpu *cpu, const struct insn *i, uint16_t ccmask)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0))) {
-        f->sw &= ~(ccmask & FPU_SW_C2); /* "C2 = 0: reduction complete" */
-        if (stack_fault(f, false)) set_st(f, 0, &INDEFINITE);
-        return;
-    }
-    hx(f, STUB_REG(1, 0x20 | (i->reg & 3) << 3 | i->rm), 1, 0, NULL, 1, 1, ccmask);
-}
-
-/* FSCALE, FPREM, FPREM1 (result in ST(0)); FYL2X, FYL2XP1, FPATAN (result
- * in ST(1), then pop). */
-static void binary01(struct cpu *cpu, const struct insn *i, bool popping, uint16_t ccmask)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    if (UNLIKELY(is_empty(f, 0) || is_empty(f, 1))) {
-        f->sw &= ~(ccmask & FPU_SW_C2);
-        if (stack_fault(f, false)) {
-            set_st(f, popping ? 1 : 0, &INDEFINITE);
-            if (popping) pop(f);
-        }
-        return;
-    }
-    unsigned stub = STUB_REG(1, 0x20 | (i->reg & 3) << 3 | i->rm);
-    if (ccmask == CC_ALL) /* FPREM/FPREM1 leave the codes alone for NaN operands */
-        hx_sync(f, stub);
-    else
-        hx(f, stub, 2, 1, NULL, popping ? 1 : 2, popping ? 2 : 1, ccmask);
-}
-
-/* FPTAN, FSINCOS, FXTRACT: replace ST(0) and push a second result. */
-static void unary_push(struct cpu *cpu, const struct insn *i, uint16_t ccmask)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    bool under = is_empty(f, 0);
-    if (UNLIKELY(under || !is_empty(f, 7))) {
-        f->sw &= ~(ccmask & FPU_SW_C2);
-        if (stack_fault(f, !under)) {
-            set_st(f, 0, &INDEFINITE);
-            push(f, &INDEFINITE);
-        }
-        return;
-    }
-    hx(f, STUB_REG(1, 0x20 | (i->reg & 3) << 3 | i->rm), 1, 0, NULL, 2, 1, ccmask);
-}
-
-/* FXAM: classifies even an empty register (C3,C0 = 1,1; C1 = its sign). */
-static void fxam(struct cpu *cpu, const struct insn *i)
-{
-    struct fpu_state *f = &cpu->fpu;
-    note(cpu, i);
-    if (is_empty(f, 0)) {
-        uint16_t c1 = (st(f, 0)->se & 0x8000) ? FPU_SW_C1 : 0;
-        f->sw = (f->sw & ~CC_ALL) | FPU_SW_C3 | FPU_SW_C0 | c1;
-        return;
-    }
-    hx(f, STUB_REG(1, 0x25), 1, 0, NULL, 1, 0, CC_ALL);
+    ensure_resident(f);
+    note_mem(cpu, i, ea);
+    host_exec(STUB_MEM(esc, i->reg), p);
+    after(f);
 }
 
 /* ------------------------------------------------------------------------
@@ -1131,8 +733,7 @@ static inline __attribute__((always_inline)) void exec_mem(struct cpu *cpu, cons
 {
     struct fpu_state *f = &cpu->fpu;
     if (!(esc & 1)) { /* D8, DA, DC, DE: arithmetic and compares, m32fp/m32int/m64fp/m16int */
-        check_pending(cpu);
-        arith_mem(cpu, i);
+        load_op(cpu, i, esc, esc == 4 ? 8 : esc == 6 ? 2 : 4);
         return;
     }
     switch (esc << 3 | i->reg) {
@@ -1144,17 +745,13 @@ static inline __attribute__((always_inline)) void exec_mem(struct cpu *cpu, cons
     case 7 << 3 | 0:
     case 7 << 3 | 4:
     case 7 << 3 | 5:
-        check_pending(cpu);
-        load_mem(cpu, i);
+        load_op(cpu, i, esc, load_size(esc, i->reg));
         return;
     /* stores */
     case 1 << 3 | 2:
     case 3 << 3 | 2:
     case 5 << 3 | 2:
     case 7 << 3 | 2:
-        check_pending(cpu);
-        store_mem(cpu, i, false);
-        return;
     case 1 << 3 | 3:
     case 3 << 3 | 3:
     case 3 << 3 | 7:
@@ -1162,19 +759,19 @@ static inline __attribute__((always_inline)) void exec_mem(struct cpu *cpu, cons
     case 7 << 3 | 3:
     case 7 << 3 | 6:
     case 7 << 3 | 7:
-        check_pending(cpu);
-        store_mem(cpu, i, true);
+        store_op(cpu, i, esc);
         return;
     case 1 << 3 | 4: /* FLDENV */
         check_pending(cpu);
+        fpu_sync(f);
         fldenv(cpu, i, false);
         return;
     case 1 << 3 | 5: /* FLDCW */
         check_pending(cpu);
-        set_cw(f, rd16(cpu, i->seg, ea_of(cpu, i)));
-        update_es(f);
+        fldcw(f, rd16(cpu, i->seg, ea_of(cpu, i)));
         return;
     case 1 << 3 | 6: /* FNSTENV */
+        fpu_sync(f);
         fnstenv(cpu, i, false);
         return;
     case 1 << 3 | 7: /* FNSTCW */
@@ -1182,17 +779,57 @@ static inline __attribute__((always_inline)) void exec_mem(struct cpu *cpu, cons
         return;
     case 5 << 3 | 4: /* FRSTOR */
         check_pending(cpu);
+        fpu_sync(f);
         fldenv(cpu, i, true);
         return;
     case 5 << 3 | 6: /* FNSAVE */
+        fpu_sync(f);
         fnstenv(cpu, i, true);
         return;
     case 5 << 3 | 7: /* FNSTSW m16 */
-        wr16(cpu, i->seg, ea_of(cpu, i), fpu_get_sw(f));
+        wr16(cpu, i->seg, ea_of(cpu, i), cur_sw(f));
         return;
     default: /* FISTTP (SSE3) and the unassigned slots */
         cpu_fault(cpu, EXC_UD, 0);
     }
+}
+
+/* A register form run as itself on the host. */
+static inline __attribute__((always_inline)) void run_reg(struct cpu *cpu, const struct insn *i,
+                                                          unsigned esc)
+{
+    struct fpu_state *f = &cpu->fpu;
+    check_pending(cpu);
+    ensure_resident(f);
+    note(cpu, i);
+    host_exec(STUB_REG(esc, i->reg << 3 | i->rm), NULL);
+    after(f);
+}
+
+/* FCMOVcc: the guest condition decides in C; the host runs FCMOVE with ZF
+ * set to it (so an empty operand faults whether or not it moves). */
+static void fcmov(struct cpu *cpu, const struct insn *i, unsigned cc)
+{
+    struct fpu_state *f = &cpu->fpu;
+    check_pending(cpu);
+    bool c = cond_eval(cpu, cc);
+    ensure_resident(f);
+    note(cpu, i);
+    host_exec_zf(STUB_REG(2, 0x08 | i->rm), c);
+    after(f);
+}
+
+/* FCOMI/FUCOMI/FCOMIP/FUCOMIP: ZF, PF, CF from the compare; OF, SF, AF 0.
+ * Even an empty or unmasked-invalid operand sets them (the host does). */
+static void comi(struct cpu *cpu, const struct insn *i, unsigned esc)
+{
+    struct fpu_state *f = &cpu->fpu;
+    check_pending(cpu);
+    ensure_resident(f);
+    note(cpu, i);
+    uint8_t fl = host_exec_lahf(STUB_REG(esc, i->reg << 3 | i->rm));
+    after(f);
+    cpu_set_arith(cpu, FL_ARITH, fl & (FL_ZF | FL_PF | FL_CF));
 }
 
 static inline __attribute__((always_inline)) void exec_reg(struct cpu *cpu, const struct insn *i,
@@ -1201,165 +838,48 @@ static inline __attribute__((always_inline)) void exec_reg(struct cpu *cpu, cons
     struct fpu_state *f = &cpu->fpu;
     unsigned reg = i->reg, rm = i->rm;
     switch (esc) {
-    case 0: /* D8: ST(0) op= ST(i) */
-        check_pending(cpu);
-        if (reg == 2 || reg == 3)
-            compare_reg(cpu, i, rm, reg == 3, stub_rm(i));
-        else
-            arith_reg(cpu, i, false, false);
-        return;
+    case 0: /* D8: ST(0) op= ST(i), FCOM, FCOMP */
     case 4: /* DC: ST(i) op= ST(0); /2 /3 are FCOM/FCOMP aliases */
-        check_pending(cpu);
-        if (reg == 2 || reg == 3)
-            compare_reg(cpu, i, rm, reg == 3, STUB_REG(0, (reg << 3) | (rm ? 1 : 0)));
-        else
-            arith_reg(cpu, i, true, false);
+        run_reg(cpu, i, esc);
         return;
     case 6: /* DE: ...P forms; /2 FCOMP alias, D9 FCOMPP */
         if (reg == 3 && rm != 1) break;
-        check_pending(cpu);
-        if (reg == 2)
-            compare_reg(cpu, i, rm, 1, STUB_REG(0, 0x18 | (rm ? 1 : 0)));
-        else if (reg == 3)
-            compare_reg(cpu, i, 1, 2, STUB_REG(6, 0x19));
-        else
-            arith_reg(cpu, i, true, true);
+        run_reg(cpu, i, esc);
         return;
     case 1:
         switch (reg) {
-        case 0:
-            check_pending(cpu);
-            fld_sti(cpu, i);
-            return;
-        case 1:
-            check_pending(cpu);
-            fxch(cpu, i);
-            return;
-        case 2:
+        case 2: /* FNOP */
             if (rm != 0) break;
-            check_pending(cpu); /* FNOP */
+            check_pending(cpu);
             note(cpu, i);
             return;
-        case 3: /* FSTP1 alias: no stack-fault check — an empty ST(0) is just
-                 * popped, leaving ST(i) alone (as the host does) */
-            check_pending(cpu);
-            if (is_empty(f, 0)) {
-                note(cpu, i);
-                f->sw &= ~FPU_SW_C1;
-                pop(f);
-            } else {
-                store_reg(cpu, i, true);
-            }
-            return;
-        case 4:
+        case 4: /* FCHS, FABS, FTST, FXAM */
             if (rm == 2 || rm == 3 || rm > 5) break;
-            check_pending(cpu);
-            if (rm <= 1) { /* FCHS, FABS: sign-bit operations, no exception */
-                note(cpu, i);
-                if (UNLIKELY(is_empty(f, 0))) {
-                    if (stack_fault(f, false)) set_st(f, 0, &INDEFINITE);
-                    return;
-                }
-                f->sw &= ~FPU_SW_C1;
-                if (rm == 0)
-                    st(f, 0)->se ^= 0x8000;
-                else
-                    st(f, 0)->se &= 0x7fff;
-            } else if (rm == 4) { /* FTST */
-                note(cpu, i);
-                if (UNLIKELY(is_empty(f, 0))) {
-                    f->sw |= FPU_SW_C0 | FPU_SW_C2 | FPU_SW_C3;
-                    stack_fault(f, false);
-                    return;
-                }
-                hx(f, STUB_REG(1, 0x24), 1, 0, NULL, 1, 0, CC_ALL);
-            } else {
-                fxam(cpu, i);
-            }
+            run_reg(cpu, i, esc);
             return;
-        case 5: { /* constants */
+        case 5: /* constants */
             if (rm == 7) break;
-            check_pending(cpu);
-            note(cpu, i);
-            struct fpu_reg c;
-            if (rm == 0 || rm == 6) { /* FLD1, FLDZ: exact in any rounding mode */
-                c.sig = rm == 0 ? 1ull << 63 : 0;
-                c.se = rm == 0 ? 16383 : 0;
-                load_push(cpu, &c, 0, NULL);
-            } else {
-                load_push(cpu, NULL, STUB_REG(1, 0x28 | rm), NULL);
-            }
+            run_reg(cpu, i, esc);
             return;
-        }
-        case 6:
-            check_pending(cpu);
-            switch (rm) {
-            case 0: /* F2XM1 */
-                unary(cpu, i, CC_C1);
-                return;
-            case 1: /* FYL2X */
-            case 3: /* FPATAN */
-                binary01(cpu, i, true, CC_C1);
-                return;
-            case 2: /* FPTAN */
-                unary_push(cpu, i, CC_C12);
-                return;
-            case 4: /* FXTRACT */
-                unary_push(cpu, i, CC_C1);
-                return;
-            case 5: /* FPREM1 */
-                binary01(cpu, i, false, CC_ALL);
-                return;
-            case 6: /* FDECSTP */
-            case 7: /* FINCSTP */
-                note(cpu, i);
-                f->top = (f->top + (rm == 6 ? 7 : 1)) & 7;
-                f->sw &= ~FPU_SW_C1;
-                return;
-            }
+        default: /* FLD ST(i), FXCH, FSTP1 alias, the D9 F0-FF group */
+            run_reg(cpu, i, esc);
             return;
-        case 7:
-            check_pending(cpu);
-            switch (rm) {
-            case 0: /* FPREM */
-                binary01(cpu, i, false, CC_ALL);
-                return;
-            case 1: /* FYL2XP1 */
-                binary01(cpu, i, true, CC_C1);
-                return;
-            case 2: /* FSQRT */
-            case 4: /* FRNDINT */
-                unary(cpu, i, CC_C1);
-                return;
-            case 3: /* FSINCOS */
-                unary_push(cpu, i, CC_C12);
-                return;
-            case 5: /* FSCALE */
-                binary01(cpu, i, false, CC_C1);
-                return;
-            default: /* FSIN, FCOS */
-                unary(cpu, i, CC_C12);
-                return;
-            }
         }
         break;
     case 2: /* DA: FCMOVB/E/BE/U, FUCOMPP */
         if (reg < 4) {
             static const uint8_t cc[4] = {0x2, 0x4, 0x6, 0xa};
-            check_pending(cpu);
             fcmov(cpu, i, cc[reg]);
             return;
         }
         if (reg == 5 && rm == 1) {
-            check_pending(cpu);
-            compare_reg(cpu, i, 1, 2, STUB_REG(2, 0x29));
+            run_reg(cpu, i, esc);
             return;
         }
         break;
     case 3: /* DB: FCMOVNB/NE/NBE/NU, control, FUCOMI, FCOMI */
         if (reg < 4) {
             static const uint8_t cc[4] = {0x3, 0x5, 0x7, 0xb};
-            check_pending(cpu);
             fcmov(cpu, i, cc[reg]);
             return;
         }
@@ -1370,77 +890,48 @@ static inline __attribute__((always_inline)) void exec_reg(struct cpu *cpu, cons
             case 4:
                 return;
             case 2: /* FNCLEX */
-                f->sw &= ~(FPU_SW_EXC | FPU_SW_SF | FPU_SW_ES);
+                fpu_sync(f);
+                f->sw &= ~(SW_FLAGS | FPU_SW_ES);
                 update_es(f);
                 return;
             case 3: /* FNINIT */
+                fpu_sync(f);
                 finit(f);
                 return;
             }
             break;
         }
         if (reg == 5 || reg == 6) {
-            check_pending(cpu);
-            comi(cpu, i, false);
+            comi(cpu, i, esc);
             return;
         }
         break;
-    case 5: /* DD */
-        switch (reg) {
-        case 0: /* FFREE */
-            check_pending(cpu);
-            note(cpu, i);
-            f->tag &= ~(1u << phys(f, rm));
-            f->sw &= ~FPU_SW_C1;
-            return;
-        case 1: /* FXCH4 alias */
-            check_pending(cpu);
-            fxch(cpu, i);
-            return;
-        case 2:
-        case 3:
-            check_pending(cpu);
-            store_reg(cpu, i, reg == 3);
-            return;
-        case 4: /* FUCOM */
-        case 5: /* FUCOMP */
-            check_pending(cpu);
-            compare_reg(cpu, i, rm, reg == 5, stub_rm(i));
-            return;
-        }
-        break;
+    case 5: /* DD: FFREE, FXCH4 alias, FST, FSTP, FUCOM, FUCOMP */
+        if (reg > 5) break;
+        run_reg(cpu, i, esc);
+        return;
     case 7: /* DF */
         switch (reg) {
         case 0: /* FFREEP */
-            check_pending(cpu);
-            note(cpu, i);
-            f->tag &= ~(1u << phys(f, rm));
-            f->sw &= ~FPU_SW_C1;
-            pop(f);
-            return;
         case 1: /* FXCH7 alias */
-            check_pending(cpu);
-            fxch(cpu, i);
-            return;
         case 2: /* FSTP8, FSTP9 aliases */
         case 3:
-            check_pending(cpu);
-            store_reg(cpu, i, true);
+            run_reg(cpu, i, esc);
             return;
         case 4:
             if (rm != 0) break;
-            R16(cpu, R_EAX) = fpu_get_sw(f); /* FNSTSW AX */
+            R16(cpu, R_EAX) = cur_sw(f); /* FNSTSW AX */
             return;
         case 5: /* FUCOMIP */
         case 6: /* FCOMIP */
-            check_pending(cpu);
-            comi(cpu, i, true);
+            comi(cpu, i, esc);
             return;
         }
         break;
     }
     cpu_fault(cpu, EXC_UD, 0);
 }
+
 
 /* One register-form and one memory-form handler per escape byte, so the
  * opcode table dispatches straight to a small switch. */
@@ -1476,6 +967,7 @@ void op_fpu(struct cpu *cpu, const struct insn *i)
      * FPU state is elsewhere (lazy switching). */
     if (UNLIKELY(cpu->cr0 & (CR0_EM | CR0_TS))) cpu_fault(cpu, EXC_NM, 0);
     x87_handlers[i->opcode & 7][i->mod != 3](cpu, i);
+    fpu_sync(&cpu->fpu);
 }
 
 void op_fpu_wait(struct cpu *cpu, const struct insn *i)
@@ -1502,6 +994,7 @@ void op_fxsave(struct cpu *cpu, const struct insn *i)
 {
     struct fpu_state *f = &cpu->fpu;
     uint32_t ea = fx_check(cpu, i, true);
+    fpu_sync(f);
     uint8_t b[160];
     memset(b, 0, sizeof b);
     uint16_t w[4] = {f->cw, fpu_get_sw(f), f->tag, f->fop & 0x7ff};
@@ -1517,6 +1010,7 @@ void op_fxrstor(struct cpu *cpu, const struct insn *i)
 {
     struct fpu_state *f = &cpu->fpu;
     uint32_t ea = fx_check(cpu, i, false);
+    fpu_sync(f);
     uint8_t b[160];
     mem_read(cpu, i->seg, ea, b, sizeof b);
     uint16_t w[4];

@@ -49,6 +49,15 @@ struct fpu_reg {
 #define FPU_SW_EXC 0x003fu /* the six exception flags, also the six masks of the CW */
 #define FPU_SW_CC (FPU_SW_C0 | FPU_SW_C1 | FPU_SW_C2 | FPU_SW_C3)
 
+/*
+ * While `resident` is set (only inside cpu_run, between guest x87
+ * instructions; see fpu.c), the host's own x87 holds the registers, TOP,
+ * the tags, the condition codes and the masked exception flags: then r[],
+ * top, tag and the condition codes in sw are stale, and sw holds only the
+ * flags moved out of the host (with ES).  cw and the pointers are always
+ * current.  fpu_sync() writes the host state back; cpu_run calls it before
+ * returning, so outside the CPU loop the fields below are the state.
+ */
 struct fpu_state {
     struct fpu_reg r[8]; /* physical registers R0-R7; ST(i) is r[(top + i) & 7] */
     uint16_t cw;
@@ -62,6 +71,7 @@ struct fpu_state {
     uint16_t fcs;
     uint16_t fds;
     uint32_t mxcsr; /* FXSAVE/FXRSTOR storage only: no SSE instructions exist yet */
+    bool resident;  /* the host x87 holds the state (see above) */
 
     /* FERR# output (CR0.NE=0 error reporting, SDM Vol. 1 §D.2): the machine
      * routes it to IRQ13 and clears that latch on a write to port 0xF0.
@@ -79,7 +89,12 @@ struct insn;
  * deasserted.  Software (BIOS, OS) executes FNINIT to get CW 037F and an
  * empty stack.  INIT leaves the x87 unchanged: call this on RESET only. */
 void fpu_reset(struct fpu_state *f);
-/* Status word as FNSTSW returns it (TOP merged in). */
+/* Write the state held on the host x87 back into *f and give the host x87
+ * back to C (empty stack, control word 037F).  A no-op when not resident.
+ * Anything that reads *f from inside the CPU loop calls this first. */
+void fpu_sync(struct fpu_state *f);
+/* Status word as FNSTSW returns it (TOP merged in); like fpu_get_tw, reads
+ * *f only: fpu_sync first if it may be resident. */
 uint16_t fpu_get_sw(const struct fpu_state *f);
 /* Full 16-bit tag word as FNSTENV stores it. */
 uint16_t fpu_get_tw(const struct fpu_state *f);
@@ -89,7 +104,8 @@ uint16_t fpu_get_tw(const struct fpu_state *f);
  * FXSAVE / FXRSTOR (0F AE /0, /1, memory forms).  The opcode table uses the
  * handler sets fpu.c defines: x87_d8 .. x87_df (one register-form and one
  * memory-form handler per escape byte), x87_wait, x87_fxsave, x87_fxrstor;
- * op_fpu is the same as a single entry point (tests, other callers). */
+ * op_fpu is the same as a single entry point (tests, other callers) that
+ * also syncs the state back into *f afterwards. */
 void op_fpu(struct cpu *cpu, const struct insn *i);
 void op_fpu_wait(struct cpu *cpu, const struct insn *i);
 void op_fxsave(struct cpu *cpu, const struct insn *i);

@@ -822,6 +822,267 @@ START_TEST(test_precise_store_fault)
 }
 END_TEST
 
+/* ---- sequences through cpu_run: the state stays on the host x87 ----
+ *
+ * Random sequences of instructions run as real guest code (FRSTOR; the
+ * sequence; FNSAVE; HLT), so the state is loaded into the host x87 once
+ * and kept there across instructions, then written back only by FNSAVE or
+ * by cpu_run returning.  The expected result chains the one-instruction
+ * native runs (FRSTOR; insn; FNSAVE — exact by construction), stopping
+ * where a pending unmasked exception makes the next waiting instruction
+ * take #MF; the guest's #MF handler then FNSAVEs the state and the fault's
+ * return address must be that instruction.  Variants: every instruction
+ * in its own block and cpu_run sliced into small budgets (sync and reload
+ * between any two instructions), and an interrupt arriving mid-sequence
+ * whose handler does FNSAVE, its own x87 work, FRSTOR, IRET.
+ */
+#define SEQ_CODE 0x8000u
+#define MF_HANDLER 0x9000u
+#define IRQ_HANDLER 0x9100u
+#define IRQ_SAVE 0x4000u
+#define SEQ_MAX 12
+
+static bool irq_taken;
+static uint8_t seq_ack(void *opaque)
+{
+    (void)opaque;
+    cpu_set_irq(&cpu, false);
+    irq_taken = true;
+    return 0x20;
+}
+
+static void seq_gate(unsigned vec, uint32_t off)
+{
+    uint32_t lo = (off & 0xffff) | (0x08u << 16), hi = (off & 0xffff0000u) | 0x8e00u;
+    gw(0x600 + vec * 8, &lo, 4);
+    gw(0x600 + vec * 8 + 4, &hi, 4);
+}
+
+static uint8_t *emit(uint8_t *c, const void *b, size_t n)
+{
+    memcpy(c, b, n);
+    return c + n;
+}
+static uint8_t *emit_mem(uint8_t *c, unsigned op, unsigned reg, uint32_t addr)
+{
+    *c++ = (uint8_t)op;
+    *c++ = (uint8_t)(reg << 3 | 5); /* [disp32] */
+    return emit(c, &addr, 4);
+}
+
+/* A flat protected-mode machine with the #MF and IRQ handlers. */
+static void seq_machine(void)
+{
+    static const uint32_t gdt[6] = {0, 0, 0x0000ffff, 0x00cf9a00, 0x0000ffff, 0x00cf9200};
+    gw(0x500, gdt, sizeof gdt);
+    cpu_set_flat32(&cpu, SEQ_CODE);
+    cpu.gdtr.base = 0x500;
+    cpu.gdtr.limit = 23;
+    cpu.idtr.base = 0x600;
+    cpu.idtr.limit = 0x7ff;
+    cpu.regs[R_ESP] = 0x80000;
+    cpu.intr.ack = seq_ack;
+    cpu.cr0 |= CR0_NE;
+    seq_gate(16, MF_HANDLER);
+    seq_gate(0x20, IRQ_HANDLER);
+    uint8_t h[64], *c = h;
+    c = emit_mem(c, 0xdd, 6, IMG_OUT); /* FNSAVE */
+    c = emit(c, "\xf4\xeb\xfd", 3);    /* 1: HLT; JMP 1b */
+    gw(MF_HANDLER, h, (uint32_t)(c - h));
+    c = h;
+    c = emit_mem(c, 0xdd, 6, IRQ_SAVE);           /* FNSAVE */
+    c = emit(c, "\xd9\xe8\xd9\xeb\xde\xc1", 6);   /* FLD1; FLDPI; FADDP */
+    c = emit_mem(c, 0xd9, 3, IRQ_SAVE + 0x100);   /* FSTP m32 */
+    c = emit_mem(c, 0xdd, 4, IRQ_SAVE);           /* FRSTOR */
+    c = emit(c, "\xcf", 1);                       /* IRET */
+    gw(IRQ_HANDLER, h, (uint32_t)(c - h));
+}
+
+static bool is_waiting(const struct form *fm)
+{
+    if (fm->esc == 3 && fm->modrm >= 0xe0 && fm->modrm <= 0xe4) return false; /* FNENI..FNINIT */
+    if (fm->modrm < 0xc0 && (fm->esc == 1 || fm->esc == 5) && (fm->modrm >> 3) == 7)
+        return false; /* FNSTCW, FNSTSW m16 */
+    return true;
+}
+
+/* One random sequence; false (after printing it) on a mismatch. */
+static bool seq_case(unsigned n, bool split, bool with_irq)
+{
+    const struct form *seq[SEQ_MAX];
+    uint8_t in[108], memop[16], cur[108], nat_mem[16];
+    for (unsigned k = 0; k < n; k++) {
+        do
+            seq[k] = &forms[rndn(nforms)];
+        while (seq[k]->memsize == 0 && seq[k]->modrm < 0xc0);
+    }
+    rand_state(in);
+    rand_mem(10, memop);
+    memset(memop + 10, 0, 6);
+    uint8_t flags = (uint8_t)(rnd() & (FL_CF | FL_PF | FL_ZF)) | 0x02, flags0 = flags;
+
+    /* expected: chained one-instruction native runs */
+    memcpy(cur, in, 108);
+    memcpy(nat_mem, memop, 16);
+    int mf_at = -1;
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t sw;
+        memcpy(&sw, cur + 4, 2);
+        if ((sw & FPU_SW_ES) && is_waiting(seq[k])) {
+            mf_at = (int)k;
+            break;
+        }
+        uint8_t out[112];
+        native(seq[k]->esc, seq[k]->modrm, cur, nat_mem, out, &flags);
+        memcpy(cur, out, 108);
+    }
+
+    /* the guest program */
+    uint8_t code[32 + SEQ_MAX * 8], *c = code;
+    uint32_t at[SEQ_MAX];
+    c = emit_mem(c, 0xdd, 4, IMG_IN); /* FRSTOR */
+    for (unsigned k = 0; k < n; k++) {
+        if (split) c = emit(c, "\xeb\x00", 2); /* JMP $+2: a block of its own */
+        at[k] = SEQ_CODE + (uint32_t)(c - code);
+        if (seq[k]->modrm >= 0xc0) {
+            *c++ = (uint8_t)(0xd8 + seq[k]->esc);
+            *c++ = seq[k]->modrm;
+        } else {
+            c = emit_mem(c, 0xd8u + seq[k]->esc, seq[k]->modrm >> 3, MEMOP);
+        }
+    }
+    c = emit_mem(c, 0xdd, 6, IMG_OUT); /* FNSAVE */
+    c = emit(c, "\xf4\xeb\xfd", 3);
+    gw(SEQ_CODE, code, (uint32_t)(c - code));
+    gw(IMG_IN, in, 108);
+    gw(MEMOP, memop, 16);
+    seq_machine();
+    cpu_set_eflags(&cpu, 0x202 | flags0);
+    irq_taken = false;
+    cpu.halted = false;
+    enum cpu_exit r = CPU_EXIT_BUDGET;
+    unsigned irq_at = with_irq ? rndn(n + 1) : ~0u;
+    for (unsigned step = 0; r != CPU_EXIT_HALT && step < 1000; step++) {
+        if (step == irq_at) cpu_set_irq(&cpu, true);
+        r = cpu_run(&cpu, split ? 1 + rndn(3) : 1000);
+    }
+    ck_assert_int_eq(r, CPU_EXIT_HALT);
+    uint8_t out[108], mem[16];
+    gr(IMG_OUT, out, 108);
+    gr(MEMOP, mem, 16);
+    bool ok = true;
+    static const unsigned cmp[][2] = {{0, 2}, {4, 2}, {8, 2}, {28, 80}};
+    for (unsigned k = 0; k < 4; k++)
+        ok = ok && !memcmp(cur + cmp[k][0], out + cmp[k][0], cmp[k][1]);
+    ok = ok && !memcmp(nat_mem, mem, 16);
+    uint8_t fmask = FL_ZF | FL_PF | FL_CF;
+    ok = ok && (flags & fmask) == (cpu_get_eflags(&cpu) & fmask);
+    if (mf_at >= 0) { /* #MF at that instruction: its address was pushed */
+        uint32_t ret;
+        gr(cpu.regs[R_ESP], &ret, 4);
+        ok = ok && ret == at[mf_at] && cpu.eip >= MF_HANDLER && cpu.eip < MF_HANDLER + 16;
+    } else {
+        ok = ok && cpu.eip < MF_HANDLER;
+    }
+    if (!ok) {
+        fprintf(stderr, "x87 sequence mismatch (split %d irq %d taken %d, #MF at %d):", split,
+                with_irq, irq_taken, mf_at);
+        for (unsigned k = 0; k < n; k++)
+            fprintf(stderr, " %02X %02X", 0xd8 + seq[k]->esc, seq[k]->modrm);
+        fprintf(stderr, "\n");
+        dump("in", in);
+        dump("native", cur);
+        dump("guest", out);
+    }
+    return ok;
+}
+
+static void seq_batch(unsigned count, bool split, bool with_irq)
+{
+    native_init();
+    build_forms();
+    unsigned fails = 0;
+    for (unsigned k = 0; k < count && fails < 5; k++)
+        if (!seq_case(1 + rndn(SEQ_MAX), split, with_irq)) fails++;
+    ck_assert_msg(fails == 0, "%u mismatches (see stderr)", fails);
+}
+
+START_TEST(test_sequences_resident)
+{
+    seq_batch(batch_count() / 10, false, false);
+}
+END_TEST
+
+START_TEST(test_sequences_sliced_and_interrupted)
+{
+    seq_batch(batch_count() / 20, true, true);
+}
+END_TEST
+
+/* The directed forms of the above. */
+START_TEST(test_fsave_after_arith)
+{
+    static const uint8_t prog[] = {
+        0xdb, 0xe3,                                /* FNINIT */
+        0xd9, 0xe8, 0xd9, 0xe8, 0xde, 0xc1,        /* FLD1; FLD1; FADDP */
+        0xd9, 0xeb,                                /* FLDPI */
+        0xdd, 0x35, 0x00, 0x20, 0x00, 0x00,        /* FNSAVE [IMG_OUT] */
+        0xd9, 0xe8,                                /* FLD1 (after FNSAVE's FNINIT) */
+        0xdd, 0x1d, 0x00, 0x30, 0x00, 0x00,        /* FSTP m64 [MEMOP] */
+        0xf4};
+    seq_machine();
+    gw(SEQ_CODE, prog, sizeof prog);
+    ck_assert_int_eq(cpu_run(&cpu, 1000), CPU_EXIT_HALT);
+    ck_assert(!cpu.fpu.resident);
+    uint8_t img[108];
+    gr(IMG_OUT, img, 108);
+    uint16_t sw, tw;
+    memcpy(&sw, img + 4, 2);
+    memcpy(&tw, img + 8, 2);
+    ck_assert_uint_eq((sw >> 11) & 7, 6);
+    ck_assert_uint_eq(tw, 0x0fff); /* R6 (pi), R7 (2.0) valid */
+    uint64_t sig;
+    uint16_t se;
+    memcpy(&sig, img + 28 + 10, 8); /* ST(1) */
+    memcpy(&se, img + 36 + 10, 2);
+    ck_assert_uint_eq(se, 0x4000); /* 2.0 */
+    ck_assert_uint_eq(sig, 1ull << 63);
+    memcpy(&se, img + 36, 2); /* ST(0) = pi */
+    ck_assert_uint_eq(se, 0x4000);
+    ck_assert(get_double(MEMOP) == 1.0);
+    ck_assert_uint_eq(cpu.fpu.tag, 0);
+}
+END_TEST
+
+START_TEST(test_mf_at_next_waiting_insn)
+{
+    static const uint8_t prog[] = {
+        0xdb, 0xe3,                         /* FNINIT */
+        0xd9, 0x2d, 0x00, 0x30, 0x00, 0x00, /* FLDCW [MEMOP] (ZM unmasked) */
+        0xd9, 0xe8, 0xd9, 0xee,             /* FLD1; FLDZ */
+        0xde, 0xf9,                         /* FDIVP: 1/0 */
+        0xdf, 0xe0,                         /* FNSTSW AX: no wait, no fault */
+        0x89, 0xc3,                         /* MOV EBX, EAX */
+        0xd9, 0xe8,                         /* FLD1: #MF here (offset 0x12) */
+        0xf4};
+    uint16_t cw = 0x037b;
+    seq_machine();
+    gw(MEMOP, &cw, 2);
+    gw(SEQ_CODE, prog, sizeof prog);
+    ck_assert_int_eq(cpu_run(&cpu, 1000), CPU_EXIT_HALT);
+    uint32_t ret;
+    gr(cpu.regs[R_ESP], &ret, 4);
+    ck_assert_uint_eq(ret, SEQ_CODE + 0x12);
+    uint16_t want = 0x3000 | FPU_SW_B | FPU_SW_ES | FPU_SW_ZE; /* TOP 6: no pop */
+    ck_assert_uint_eq(cpu.regs[R_EBX] & ~FPU_SW_CC & 0xffff, want);
+    uint8_t img[108];
+    gr(IMG_OUT, img, 108);
+    uint16_t sw;
+    memcpy(&sw, img + 4, 2);
+    ck_assert_uint_eq(sw & ~FPU_SW_CC, want);
+}
+END_TEST
+
 static Suite *fpu_suite(void)
 {
     Suite *s = suite_create("fpu");
@@ -839,6 +1100,10 @@ static Suite *fpu_suite(void)
     tcase_add_test(tc, test_every_form);
     tcase_add_test(tc, test_random_register_forms);
     tcase_add_test(tc, test_random_memory_forms);
+    tcase_add_test(tc, test_fsave_after_arith);
+    tcase_add_test(tc, test_mf_at_next_waiting_insn);
+    tcase_add_test(tc, test_sequences_resident);
+    tcase_add_test(tc, test_sequences_sliced_and_interrupted);
     suite_add_tcase(s, tc);
     return s;
 }
