@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# boot-media-test.sh — the Linux guest booted by the firmware from real boot
+# media, built from the bench guest (bzImage, initrd.gz) with Debian's tools:
+#
+#   boot-media-test.sh disk KIT GUEST WORK UMBRA...
+#       KIT/make-disk.sh (the bench kit's own: SYSLINUX on a FAT16 superfloppy,
+#       "console=ttyS0 quiet panic=-1 bench=boot") builds WORK/disk.img; it is
+#       booted as run.sh --disk boots it, UMBRA -m 256 -hda IMG -nographic,
+#       plus -snapshot: SeaBIOS says "Booting from Hard Disk", SYSLINUX's
+#       banner appears, the guest reaches GUEST-READY, GUEST-RESULT boot and
+#       GUEST-DONE, and the image's sha256 is unchanged afterwards.
+#   boot-media-test.sh cdrom GUEST WORK UMBRA...
+#       xorriso + ISOLINUX (packages xorriso, isolinux, syslinux-common) build
+#       an El Torito ISO (no-emulation boot image) WORK/guest.iso with the
+#       same kernel, initrd and command line; UMBRA -m 256 -cdrom ISO -boot d
+#       -nographic: "Booting from DVD/CD", ISOLINUX's banner, GUEST-DONE.
+#   boot-media-test.sh order KIT GUEST WORK UMBRA...
+#       a disk (SYSLINUX) and a CD (ISOLINUX) both attached: which boots is
+#       read from SeaBIOS's "Booting from" line and the loader's banner, for
+#       no -boot (QEMU's default "cad": disk), -boot d, -boot order=dc,
+#       -boot order=cd, and -boot order=dc with a CD that has no El Torito
+#       boot record (SeaBIOS falls back to the disk).  Each run stops at the
+#       loader's banner.
+#
+# Every run has a time limit ($UMBRA_LINUX_BOOT_TIMEOUT s, default 600); a
+# run that misses its marker fails with the end of its serial log.  Times
+# (start to each marker) are printed, from the host's clock.
+set -euo pipefail
+
+die() { printf 'boot-media-test: %s\n' "$*" >&2; exit 1; }
+[[ $# -ge 4 ]] || die "usage: $0 {disk|order} KIT GUEST WORK UMBRA... | cdrom GUEST WORK UMBRA..."
+mode=$1
+shift
+case $mode in
+disk | order) kit=$1; shift ;;
+cdrom) kit="" ;;
+*) die "unknown mode '$mode'" ;;
+esac
+guest=$1 work=$2
+shift 2
+umbra=("$@")
+[[ ${#umbra[@]} -ge 1 ]] || die "no emulator given"
+timeout_s=${UMBRA_LINUX_BOOT_TIMEOUT:-600}
+for f in bzImage initrd.gz; do
+	[[ -s $guest/$f ]] || die "$guest/$f missing: the linux.guest test builds it"
+done
+
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 0.5
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# make_disk: WORK/disk.img by the kit's make-disk.sh, which takes a guest
+# directory and writes disk.img (and a transient syslinux.cfg) into it -- so
+# it gets a directory of its own holding links to the guest's kernel/initrd.
+make_disk() {
+	[[ -x $kit/make-disk.sh ]] ||
+		die "bench kit's make-disk.sh not found in '$kit' (configure with -DUMBRA_BENCH_KIT=DIR)"
+	mkdir -p "$work"
+	ln -sf "$(realpath "$guest/bzImage")" "$work/bzImage"
+	ln -sf "$(realpath "$guest/initrd.gz")" "$work/initrd.gz"
+	rm -f "$work/disk.img"
+	"$kit/make-disk.sh" "$work" boot || die "make-disk.sh failed"
+	[[ -s $work/disk.img ]] || die "make-disk.sh left no $work/disk.img"
+}
+
+# make_iso NAME BOOTABLE: WORK/NAME, an ISO 9660 image with the kernel and
+# initrd; BOOTABLE=1 adds ISOLINUX as its El Torito no-emulation boot image.
+make_iso() {
+	local name=$1 bootable=$2 tree=$work/tree-${1%.iso}
+	command -v xorriso >/dev/null || die "xorriso not found (package xorriso)"
+	local isobin=/usr/lib/ISOLINUX/isolinux.bin ldlinux=/usr/lib/syslinux/modules/bios/ldlinux.c32
+	[[ -f $isobin ]] || die "$isobin not found (package isolinux)"
+	[[ -f $ldlinux ]] || die "$ldlinux not found (package syslinux-common)"
+	rm -rf "$tree"
+	mkdir -p "$tree/isolinux"
+	cp "$guest/bzImage" "$guest/initrd.gz" "$tree/"
+	local boot=()
+	if [[ $bootable == 1 ]]; then
+		cp "$isobin" "$ldlinux" "$tree/isolinux/"
+		cat >"$tree/isolinux/isolinux.cfg" <<-EOF
+			SERIAL 0 115200
+			PROMPT 0
+			TIMEOUT 0
+			DEFAULT linux
+			LABEL linux
+			  KERNEL /bzImage
+			  INITRD /initrd.gz
+			  APPEND console=ttyS0 quiet panic=-1 bench=boot
+		EOF
+		boot=(-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot
+			-boot-load-size 4 -boot-info-table)
+	fi
+	rm -f "$work/$name"
+	xorriso -as mkisofs -quiet -o "$work/$name" -V UMBRA-BOOT "${boot[@]}" "$tree" ||
+		die "xorriso failed"
+	rm -rf "$tree"
+}
+
+serial=$tmp/serial.log
+# start ARGS...: run the emulator with ARGS; serial output to $serial.
+start() {
+	: >"$serial"
+	"${umbra[@]}" "$@" </dev/null >"$serial" 2>"$tmp/stderr" &
+	pid=$!
+	t0=$EPOCHREALTIME
+	echo "boot-media-test: ${umbra[*]} $*"
+}
+
+stop() {
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	pid=""
+}
+
+fail_with_log() {
+	echo "boot-media-test: $*" >&2
+	echo "--- last serial output:" >&2
+	tr -d '\r' <"$serial" | tail -n 40 >&2 || true
+	echo "--- emulator stderr:" >&2
+	tail -n 20 "$tmp/stderr" >&2 || true
+	exit 1
+}
+
+elapsed() { echo "$EPOCHREALTIME $t0" | awk '{printf "%.2f", $1 - $2}'; }
+
+# wait_for REGEX: until the serial log (CRs dropped) has a matching line.
+wait_for() {
+	local start_s=$SECONDS
+	while ! tr -d '\r' <"$serial" | grep -aqE "$1"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tr -d '\r' <"$serial" | grep -aqE "$1" || fail_with_log "emulator exited before '$1'"
+			break
+		fi
+		((SECONDS - start_s < timeout_s)) || fail_with_log "no '$1' within ${timeout_s} s"
+		sleep 0.1
+	done
+	echo "boot-media-test: '$1' after $(elapsed) s"
+}
+
+has() { tr -d '\r' <"$serial" | grep -aqE "$1"; }
+
+# linux_to_done: the guest's /init runs bench=boot to its end.
+linux_to_done() {
+	wait_for '^GUEST-READY'
+	wait_for '^GUEST-DONE'
+	has '^GUEST-RESULT boot' || fail_with_log "no 'GUEST-RESULT boot'"
+	stop
+}
+
+case $mode in
+disk)
+	make_disk
+	img=$work/disk.img
+	sum=$(sha256sum <"$img")
+	start -m 256 -hda "$img" -nographic -snapshot
+	wait_for 'Booting from Hard Disk'
+	wait_for '^SYSLINUX [0-9]'
+	linux_to_done
+	[[ $(sha256sum <"$img") == "$sum" ]] || die "-snapshot: $img changed"
+	echo "boot-media-test: $img unchanged after the -snapshot boot"
+	;;
+cdrom)
+	mkdir -p "$work"
+	make_iso guest.iso 1
+	start -m 256 -cdrom "$work/guest.iso" -boot d -nographic
+	wait_for 'Booting from DVD/CD'
+	wait_for '^ISOLINUX [0-9]'
+	linux_to_done
+	;;
+order)
+	make_disk
+	make_iso guest.iso 1
+	make_iso data.iso 0
+	# boot_case WANT CD BOOT-ARGS...: WANT is disk or cd.
+	boot_case() {
+		local want=$1 cd=$2 banner other from
+		shift 2
+		if [[ $want == disk ]]; then
+			from='Booting from Hard Disk' banner='^SYSLINUX [0-9]' other='ISOLINUX [0-9]'
+		else
+			from='Booting from DVD/CD' banner='^ISOLINUX [0-9]' other='SYSLINUX [0-9]'
+		fi
+		start -m 256 -hda "$work/disk.img" -cdrom "$cd" -snapshot -nographic "$@"
+		wait_for "$from"
+		wait_for "$banner"
+		has "$other" && fail_with_log "both loaders ran"
+		stop
+		echo "boot-media-test: ${*:-(no -boot)}: the $want booted"
+	}
+	boot_case disk "$work/guest.iso"
+	boot_case cd "$work/guest.iso" -boot d
+	boot_case cd "$work/guest.iso" -boot order=dc
+	boot_case disk "$work/guest.iso" -boot order=cd
+	boot_case disk "$work/data.iso" -boot order=dc
+	has 'Booting from DVD/CD' || fail_with_log "the CD was not tried first"
+	;;
+esac
+echo "boot-media-test: $mode passed"
