@@ -15,12 +15,15 @@
 #       same kernel, initrd and command line; UMBRA -m 256 -cdrom ISO -boot d
 #       -nographic: "Booting from DVD/CD", ISOLINUX's banner, GUEST-DONE.
 #   boot-media-test.sh order KIT GUEST WORK UMBRA...
-#       a disk (SYSLINUX) and a CD (ISOLINUX) both attached: which boots is
-#       read from SeaBIOS's "Booting from" line and the loader's banner, for
-#       no -boot (QEMU's default "cad": disk), -boot d, -boot order=dc,
-#       -boot order=cd, and -boot order=dc with a CD that has no El Torito
-#       boot record (SeaBIOS falls back to the disk).  Each run stops at the
-#       loader's banner.
+#       a disk (SYSLINUX), a CD (ISOLINUX) and a floppy (SYSLINUX saying
+#       UMBRA-FLOPPY-BOOT) attached together: which boots is read from
+#       SeaBIOS's "Booting from" lines (all of them, in order) and the
+#       loader's banner, for no -boot (QEMU's default "cad": the disk),
+#       -boot d, order=dc, order=cd, a, order=adc, order=dac, -boot order=dc
+#       with a CD without an El Torito boot record (SeaBIOS tries it, then
+#       boots the disk), and a "bootorder" file given with -fw_cfg that
+#       names the CD (it replaces the one -boot makes).  Each run stops at
+#       the loader's banner.
 #
 # Every run has a time limit ($UMBRA_LINUX_BOOT_TIMEOUT s, default 600); a
 # run that misses its marker fails with the end of its serial log.  Times
@@ -104,6 +107,48 @@ make_iso() {
 	rm -rf "$tree"
 }
 
+# make_floppy: WORK/floppy.img, a 1.44 MB FAT12 floppy with SYSLINUX whose
+# configuration only says UMBRA-FLOPPY-BOOT on the serial port and waits.
+make_floppy() {
+	for t in mkfs.fat mcopy syslinux; do
+		command -v "$t" >/dev/null || die "$t not found (packages dosfstools, mtools, syslinux)"
+	done
+	local img=$work/floppy.img
+	rm -f "$img"
+	mkfs.fat -C -n UMBRAFD "$img" 1440 >/dev/null
+	printf 'SERIAL 0 115200\nSAY UMBRA-FLOPPY-BOOT\nPROMPT 1\nTIMEOUT 0\n' >"$work/syslinux.cfg"
+	MTOOLS_SKIP_CHECK=1 mcopy -i "$img" "$work/syslinux.cfg" ::/
+	rm -f "$work/syslinux.cfg"
+	syslinux --install "$img"
+}
+
+# boot_case TRIED ARGS...: boot with the media/-boot ARGS (under -snapshot)
+# until the loader of the last device in TRIED speaks; TRIED lists, comma-
+# separated, the devices SeaBIOS must have said "Booting from" for, in order.
+boot_case() {
+	local tried=$1 last banner got
+	shift
+	last=${tried##*,}
+	case $last in
+	"Hard Disk") banner='^SYSLINUX [0-9]' ;;
+	"DVD/CD") banner='^ISOLINUX [0-9]' ;;
+	Floppy) banner='^UMBRA-FLOPPY-BOOT' ;;
+	*) die "boot_case: unknown device '$last'" ;;
+	esac
+	start -m 256 -snapshot -nographic "$@"
+	wait_for "Booting from $last"
+	wait_for "$banner"
+	stop
+	got=$(tr -d '\r' <"$serial" | grep -ao 'Booting from [^.]*' | sed 's/^Booting from //' | paste -sd,)
+	[[ $got == "$tried" ]] || fail_with_log "SeaBIOS tried '$got', want '$tried'"
+	case $last in
+	"Hard Disk") has 'ISOLINUX [0-9]|UMBRA-FLOPPY' && fail_with_log "another loader ran" ;;
+	"DVD/CD") has 'SYSLINUX [0-9]|UMBRA-FLOPPY' && fail_with_log "another loader ran" ;;
+	Floppy) has 'ISOLINUX [0-9]' && fail_with_log "another loader ran" ;;
+	esac
+	echo "boot-media-test: ${*}: booted from $last (tried: $tried)"
+}
+
 serial=$tmp/serial.log
 # start ARGS...: run the emulator with ARGS; serial output to $serial.
 start() {
@@ -183,28 +228,20 @@ order)
 	make_disk
 	make_iso guest.iso 1
 	make_iso data.iso 0
-	# boot_case WANT CD BOOT-ARGS...: WANT is disk or cd.
-	boot_case() {
-		local want=$1 cd=$2 banner other from
-		shift 2
-		if [[ $want == disk ]]; then
-			from='Booting from Hard Disk' banner='^SYSLINUX [0-9]' other='ISOLINUX [0-9]'
-		else
-			from='Booting from DVD/CD' banner='^ISOLINUX [0-9]' other='SYSLINUX [0-9]'
-		fi
-		start -m 256 -hda "$work/disk.img" -cdrom "$cd" -snapshot -nographic "$@"
-		wait_for "$from"
-		wait_for "$banner"
-		has "$other" && fail_with_log "both loaders ran"
-		stop
-		echo "boot-media-test: ${*:-(no -boot)}: the $want booted"
-	}
-	boot_case disk "$work/guest.iso"
-	boot_case cd "$work/guest.iso" -boot d
-	boot_case cd "$work/guest.iso" -boot order=dc
-	boot_case disk "$work/guest.iso" -boot order=cd
-	boot_case disk "$work/data.iso" -boot order=dc
-	has 'Booting from DVD/CD' || fail_with_log "the CD was not tried first"
+	make_floppy
+	# SeaBIOS's own bootorder file (-fw_cfg) naming the CD (secondary master)
+	printf '/pci@i0cf8/ide@1,1/drive@1/disk@0\n' >"$work/bootorder-cd"
+	hd=(-hda "$work/disk.img") cd=(-cdrom "$work/guest.iso") fd=(-fda "$work/floppy.img")
+	boot_case "Hard Disk" "${hd[@]}" "${cd[@]}"
+	boot_case "DVD/CD" "${hd[@]}" "${cd[@]}" -boot d
+	boot_case "DVD/CD" "${hd[@]}" "${cd[@]}" -boot order=dc
+	boot_case "Hard Disk" "${hd[@]}" "${cd[@]}" -boot order=cd
+	boot_case "DVD/CD,Hard Disk" "${hd[@]}" -cdrom "$work/data.iso" -boot order=dc
+	boot_case "Hard Disk" "${hd[@]}" "${fd[@]}" "${cd[@]}"
+	boot_case "Floppy" "${hd[@]}" "${fd[@]}" "${cd[@]}" -boot a
+	boot_case "Floppy" "${hd[@]}" "${fd[@]}" "${cd[@]}" -boot order=adc
+	boot_case "DVD/CD" "${hd[@]}" "${fd[@]}" "${cd[@]}" -boot order=dac
+	boot_case "DVD/CD" "${hd[@]}" "${cd[@]}" -fw_cfg "name=bootorder,file=$work/bootorder-cd"
 	;;
 esac
 echo "boot-media-test: $mode passed"
