@@ -15,3 +15,7 @@ $SUDO apt-get install -y --no-install-recommends \
 # qemu-img and qemu-io create and check the qcow2 images of the storage tests;
 # mke2fs/debugfs/e2fsck and cpio build and inspect the Linux storage test's media.
 $SUDO apt-get install -y --no-install-recommends qemu-utils e2fsprogs cpio
+# syslinux/mtools/dosfstools: the bench kit's make-disk.sh (linux.disk);
+# xorriso, isolinux, syslinux-common: the El Torito ISO of linux.cdrom.
+$SUDO apt-get install -y --no-install-recommends syslinux syslinux-common mtools dosfstools \
+    xorriso isolinux
