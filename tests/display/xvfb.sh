@@ -15,6 +15,7 @@ xvfb_cleanup() {
     wait 2>/dev/null
 }
 trap xvfb_cleanup EXIT
+trap 'exit 143' INT TERM
 for _ in $(seq 100); do [ -s "$out/display" ] && break; sleep 0.1; done
 [ -s "$out/display" ] || { echo "display: Xvfb did not start" >&2; cat "$out/xvfb.log" >&2; exit 1; }
 DISPLAY=:$(cat "$out/display")
