@@ -4,7 +4,8 @@
 # disk; X screenshots of the root window (xwd) are taken until SeaBIOS's
 # "No bootable device." is in the window, drawn with the VGA BIOS's font at
 # the window's scale, and then "SeaBIOS (version" must be there too.  The
-# last screenshot is kept as OUTDIR/seabios-window.png.
+# last screenshot is kept as OUTDIR/seabios-window.png.  Then the window is
+# resized to 1440x800 and the text must be there at 2x (seabios-window-2x.png).
 #
 #   seabios-window.sh UMBRA VGA_REF OUTDIR
 #
@@ -37,4 +38,15 @@ fi
 cat "$out/find.log"
 kill -0 "$umbra_pid" 2>/dev/null || { echo "seabios-window: umbra is gone" >&2; exit 1; }
 "$ref" --find-text "$rom" "$out/root.xwd" "SeaBIOS (version" "$(window_scale)" || exit 1
+# A window resized to twice the screen shows each pixel as a 2x2 block.
+win=$(xdotool search --name '^Umbra' | head -1)
+xdotool windowsize --sync "$win" 1440 800 || exit 1
+found=0
+for _ in $(seq 20); do
+    if [ "$(window_scale)" = 2 ] && screen_has "$rom" "No bootable device."; then found=1; break; fi
+    sleep 0.5
+done
+"$ref" --xwd-to-png "$out/root.xwd" "$out/seabios-window-2x.png"
+[ $found = 1 ] || { echo "seabios-window: not found at 2x after resizing the window" >&2; cat "$out/find.log" >&2; exit 1; }
+cat "$out/find.log"
 echo "seabios-window: SeaBIOS's messages are in the window ($out/seabios-window.png)"

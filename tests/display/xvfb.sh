@@ -6,7 +6,7 @@ for t in Xvfb xwd xdotool; do
     command -v "$t" >/dev/null || { echo "display: $t not installed: skipped" >&2; exit 77; }
 done
 rm -f "$out/display"
-Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$out/display" 2>"$out/xvfb.log" &
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$out/display" 2>"$out/xvfb.log" &
 xvfb_pid=$!
 umbra_pid=
 xvfb_cleanup() {
