@@ -49,4 +49,6 @@ done
 "$ref" --xwd-to-png "$out/root.xwd" "$out/seabios-window-2x.png"
 [ $found = 1 ] || { echo "seabios-window: not found at 2x after resizing the window" >&2; cat "$out/find.log" >&2; exit 1; }
 cat "$out/find.log"
+# With a window SeaBIOS's console stays off the serial port (stdio here).
+echo "seabios-window: $(wc -c <"$out/umbra.log") bytes arrived on the serial port"
 echo "seabios-window: SeaBIOS's messages are in the window ($out/seabios-window.png)"
