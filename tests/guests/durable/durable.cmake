@@ -1,7 +1,8 @@
 # durable.cmake — storage.durable (included from guests.cmake): the durable
-# guest writes a pattern to a 2 GiB raw and then a qcow2 disk, FLUSH CACHE,
-# says so on serial, and is killed with SIGKILL at once; durable_check (and
-# qemu-img for qcow2) then finds the flushed data in the image.  Umbra only.
+# guest writes a pattern to a 2 GiB raw, qcow2 and qcow2-overlay disk in
+# turn, FLUSH CACHE, says so on serial, and is killed with SIGKILL at once;
+# durable_check (and qemu-img for qcow2) then finds the flushed data in the
+# image.  Umbra only (the guest also passes under QEMU).
 umbra_guest(NAME durable NO_TEST SOURCES ${GUEST_SRC}/durable/durable.c
   ${GUEST_SRC}/durable/durable.h)
 if(NOT GUEST_EMU_IS_QEMU)

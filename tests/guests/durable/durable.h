@@ -8,7 +8,9 @@
  * table maps — with salt S; after the flush it keeps writing one sector
  * every DURABLE_STRIDE sectors from DURABLE_AFTER_LBA with salt S+1 (a new
  * cluster each time) until it is killed, which only has to leave each of
- * those sectors either as written or zero.
+ * those sectors either as written or zero.  On a qcow2 overlay whose
+ * backing file holds data in the first DURABLE_BACKED sectors, the sectors
+ * it did not write there must still read as the backing file's.
  */
 #ifndef DURABLE_H
 #define DURABLE_H
@@ -17,6 +19,9 @@
 #define DURABLE_AFTER_LBA 3000000u
 #define DURABLE_STRIDE 256u
 #define DURABLE_AFTER_MAX 4000u
+/* A qcow2 overlay's backing file has data in these first sectors (all
+ * below DURABLE_AFTER_LBA). */
+#define DURABLE_BACKED 8192u
 
 struct durable_extent {
     unsigned lba, count, dma;

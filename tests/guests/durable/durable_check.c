@@ -5,6 +5,13 @@
  * guest's pattern for SALT (it was flushed before the kill), and that each
  * sector written after the flush holds its pattern for SALT+1 or is still
  * zero (never anything else).  Exit 0 = durable, 1 = not, 2 = error.
+ *
+ *   durable_check IMG SALT BACKING
+ *
+ * also checks that every other sector of the first DURABLE_BACKED sectors
+ * still holds what the backing image BACKING has there (the image was a
+ * qcow2 overlay: the rest of each cluster the guest wrote into was copied
+ * from the backing file).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +39,8 @@ static int matches(const unsigned char *buf, unsigned lba, unsigned salt, unsign
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s IMAGE SALT\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s IMAGE SALT [BACKING]\n", argv[0]);
         return 2;
     }
     unsigned salt = (unsigned)strtoul(argv[2], NULL, 0);
@@ -66,6 +73,27 @@ int main(int argc, char **argv)
             fprintf(stderr, "durable_check: sector %u (written after the flush) is neither its "
                     "pattern nor zero\n", lba);
     }
+    unsigned backed = 0;
+    if (argc == 4) {
+        FILE *b = fopen(argv[3], "rb");
+        if (!b) {
+            perror(argv[3]);
+            return 2;
+        }
+        unsigned char want[512];
+        for (unsigned lba = 0; lba < DURABLE_BACKED; lba++) {
+            int written = 0;
+            for (unsigned e = 0; e < DURABLE_NEXTENTS; e++)
+                if (lba >= durable_extents[e].lba && lba - durable_extents[e].lba < durable_extents[e].count)
+                    written = 1;
+            if (written) continue;
+            if (read_sector(f, lba, buf) || read_sector(b, lba, want)) return 2;
+            backed++;
+            if (memcmp(buf, want, 512) && bad++ < 8)
+                fprintf(stderr, "durable_check: sector %u differs from the backing file's\n", lba);
+        }
+        fclose(b);
+    }
     fclose(f);
     if (bad) {
         fprintf(stderr, "durable_check: %s: %u bad sectors\n", argv[1], bad);
@@ -73,5 +101,7 @@ int main(int argc, char **argv)
     }
     printf("durable_check: %s: all %u flushed sectors hold their data; of the unflushed ones "
            "%u landed, %u did not\n", argv[1], flushed, after, zero);
+    if (backed) printf("durable_check: the other %u of the first %u sectors are the backing file's\n",
+                       backed, DURABLE_BACKED);
     return 0;
 }
