@@ -21,6 +21,15 @@
  * looks for TEXT as an 80x25 text screen shows it (9x16 cells, light grey
  * on black, the 8x16 font of that VGA BIOS image) in a screendump: the
  * check for a real OS's text console (the Linux boot test).
+ *
+ *   vga_ref --find-text VGABIOS.bin SHOT.{png,xwd} TEXT SCALE
+ *
+ * the same at any pixel offset, each font pixel a SCALE x SCALE block, in a
+ * PNG or an X screenshot (xwd -root): the text inside the Umbra window.
+ *
+ *   vga_ref --xwd-to-png ROOT.xwd OUT.png
+ *
+ * converts an X screenshot to PNG (kept by the window tests as evidence).
  */
 #include <png.h>
 #include <stdint.h>
@@ -158,7 +167,105 @@ static const uint8_t *find_font(const uint8_t *rom, size_t len)
     return NULL;
 }
 
-static int find_text(const char *rom_path, const char *png, const char *text)
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+
+/* XWD (X Window Dump, version 7), ZPixmap with 24 or 32 bits per pixel, as
+ * 0x00RRGGBB pixels; NULL (with a message) when it is not one. */
+static uint32_t *load_xwd(const char *path, unsigned *w, unsigned *h)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "vga_ref: cannot open %s\n", path);
+        return NULL;
+    }
+    static uint8_t hdr[100];
+    size_t got = fread(hdr, 1, 100, f);
+    uint32_t hsize = be32(hdr), sw = be32(hdr + 16), sh = be32(hdr + 20), order = be32(hdr + 28);
+    uint32_t bpl = be32(hdr + 48), ncolors = be32(hdr + 76);
+    /* Depth 24 comes as 24 (packed) or 32 bits per pixel. */
+    uint32_t step = be32(hdr + 44) / 8;
+    uint32_t rmask = be32(hdr + 56), gmask = be32(hdr + 60), bmask = be32(hdr + 64);
+    if (got != 100 || be32(hdr + 4) != 7 || be32(hdr + 8) != 2 || (step != 3 && step != 4) ||
+        !rmask || !gmask || !bmask || sw == 0 || sh == 0 || sw > 65536 || sh > 65536) {
+        fprintf(stderr, "vga_ref: %s: not a 24/32-bpp ZPixmap XWD v7\n", path);
+        fclose(f);
+        return NULL;
+    }
+    uint8_t *data = NULL;
+    if (fseek(f, (long)hsize + 12L * ncolors, SEEK_SET) ||
+        !(data = malloc((size_t)bpl * sh)) || fread(data, 1, (size_t)bpl * sh, f) != (size_t)bpl * sh) {
+        fprintf(stderr, "vga_ref: %s: short file\n", path);
+        fclose(f);
+        free(data);
+        return NULL;
+    }
+    fclose(f);
+    uint32_t *root = malloc((size_t)sw * sh * 4);
+    for (uint32_t y = 0; root && y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++) {
+            const uint8_t *p = data + (size_t)y * bpl + step * x;
+            uint32_t v = step == 4 ? (order ? be32(p) : (uint32_t)p[3] << 24 | p[2] << 16 | p[1] << 8 | p[0])
+                                   : (order ? (uint32_t)p[0] << 16 | p[1] << 8 | p[2]
+                                            : (uint32_t)p[2] << 16 | p[1] << 8 | p[0]);
+            unsigned r = (v & rmask) >> __builtin_ctz(rmask), g = (v & gmask) >> __builtin_ctz(gmask),
+                     b = (v & bmask) >> __builtin_ctz(bmask);
+            root[(size_t)y * sw + x] = (uint32_t)r << 16 | g << 8 | b;
+        }
+    free(data);
+    *w = sw, *h = sh;
+    return root;
+}
+
+static uint32_t *load_png(const char *path, unsigned *w, unsigned *h)
+{
+    png_image in = {.version = PNG_IMAGE_VERSION};
+    if (!png_image_begin_read_from_file(&in, path)) {
+        fprintf(stderr, "vga_ref: %s: %s\n", path, in.message);
+        return NULL;
+    }
+    in.format = PNG_FORMAT_RGB;
+    uint8_t *got = malloc(PNG_IMAGE_SIZE(in));
+    uint32_t *px = malloc((size_t)in.width * in.height * 4);
+    if (!got || !px || !png_image_finish_read(&in, NULL, got, 0, NULL)) {
+        fprintf(stderr, "vga_ref: %s: %s\n", path, in.message);
+        free(got);
+        free(px);
+        return NULL;
+    }
+    for (size_t i = 0; i < (size_t)in.width * in.height; i++)
+        px[i] = (uint32_t)got[3 * i] << 16 | got[3 * i + 1] << 8 | got[3 * i + 2];
+    free(got);
+    *w = in.width, *h = in.height;
+    return px;
+}
+
+/* A PNG, or an XWD when the name ends in .xwd. */
+static uint32_t *load_image(const char *path, unsigned *w, unsigned *h)
+{
+    size_t n = strlen(path);
+    if (n > 4 && !strcmp(path + n - 4, ".xwd")) return load_xwd(path, w, h);
+    return load_png(path, w, h);
+}
+
+/* Does TEXT appear with its top-left corner at (ox, oy), scaled? */
+static int text_at(const uint32_t *px, unsigned W, const uint8_t *font, const char *text, unsigned n,
+                   unsigned ox, unsigned oy, unsigned scale)
+{
+    for (unsigned k = 0; k < n; k++)
+        for (unsigned l = 0; l < 16 * scale; l++) {
+            unsigned bits = font[(uint8_t)text[k] * 16 + l / scale];
+            const uint32_t *row = px + (size_t)(oy + l) * W + ox + k * 9 * scale;
+            for (unsigned x = 0; x < 9 * scale; x++) {
+                unsigned fx = x / scale;
+                uint32_t want = fx < 8 && (bits & (0x80u >> fx)) ? 0xaaaaaa : 0x000000;
+                if (row[x] != want) return 0;
+            }
+        }
+    return 1;
+}
+
+/* scale 0: a screendump, cells on the 9x16 grid; otherwise any offset. */
+static int find_text(const char *rom_path, const char *image, const char *text, unsigned scale)
 {
     static uint8_t rom[1 << 20];
     FILE *f = fopen(rom_path, "rb");
@@ -169,79 +276,67 @@ static int find_text(const char *rom_path, const char *png, const char *text)
     size_t len = fread(rom, 1, sizeof rom, f);
     fclose(f);
     const uint8_t *font = find_font(rom, len);
-    png_image in = {.version = PNG_IMAGE_VERSION};
-    if (!font || !png_image_begin_read_from_file(&in, png)) {
-        fprintf(stderr, "vga_ref: no font in %s or cannot read %s\n", rom_path, png);
+    if (!font) {
+        fprintf(stderr, "vga_ref: no font in %s\n", rom_path);
         return 2;
     }
-    in.format = PNG_FORMAT_RGB;
-    uint8_t *got = malloc(PNG_IMAGE_SIZE(in));
-    if (!got || !png_image_finish_read(&in, NULL, got, 0, NULL)) return 2;
-    unsigned n = (unsigned)strlen(text), W = in.width, H = in.height;
-    for (unsigned row = 0; (row + 1) * 16 <= H; row++)
-        for (unsigned col = 0; (col + n) * 9 <= W; col++) {
-            int ok = 1;
-            for (unsigned k = 0; k < n && ok; k++)
-                for (unsigned l = 0; l < 16 && ok; l++) {
-                    unsigned bits = font[(uint8_t)text[k] * 16 + l];
-                    for (unsigned x = 0; x < 9 && ok; x++) {
-                        const uint8_t *p = got + ((size_t)(row * 16 + l) * W + (col + k) * 9 + x) * 3;
-                        unsigned want = x < 8 && (bits & (0x80u >> x)) ? 0xaa : 0x00;
-                        ok = p[0] == want && p[1] == want && p[2] == want;
-                    }
-                }
-            if (ok) {
-                printf("vga_ref: \"%s\" found at row %u, column %u\n", text, row, col);
-                free(got);
+    unsigned W, H;
+    uint32_t *px = load_image(image, &W, &H);
+    if (!px) return 2;
+    unsigned n = (unsigned)strlen(text), s = scale ? scale : 1, step = scale ? 1 : 9;
+    unsigned cw = 9 * s, ch = 16 * s;
+    /* The first lit pixel of the text, tried first at each offset. */
+    unsigned lx = 0, ly = 0, lit = 0;
+    for (unsigned k = 0; k < n && !lit; k++)
+        for (unsigned l = 0; l < 16 && !lit; l++)
+            for (unsigned x = 0; x < 8 && !lit; x++)
+                if (font[(uint8_t)text[k] * 16 + l] & (0x80u >> x))
+                    lit = 1, lx = (k * 9 + x) * s, ly = l * s;
+    for (unsigned oy = 0; oy + ch <= H; oy += scale ? 1 : 16)
+        for (unsigned ox = 0; ox + n * cw <= W; ox += step)
+            if ((px[(size_t)(oy + ly) * W + ox + lx] == 0xaaaaaa || !lit) &&
+                text_at(px, W, font, text, n, ox, oy, s)) {
+                if (scale)
+                    printf("vga_ref: \"%s\" found at (%u,%u) of the %ux%u image, %ux scale\n", text,
+                           ox, oy, W, H, scale);
+                else
+                    printf("vga_ref: \"%s\" found at row %u, column %u\n", text, oy / 16, ox / 9);
+                free(px);
                 return 0;
             }
-        }
     fprintf(stderr, "vga_ref: \"%s\" not on the %ux%u screen\n", text, W, H);
-    free(got);
+    free(px);
     return 1;
 }
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
-
-/* XWD (X Window Dump, version 7), ZPixmap with 32 bits per pixel. */
-static int check_xwd(int scene, unsigned scale, const char *path)
+static int xwd_to_png(const char *xwd, const char *out_path)
 {
     unsigned w, h;
+    uint32_t *px = load_xwd(xwd, &w, &h);
+    if (!px) return 2;
+    for (size_t i = 0; i < (size_t)w * h; i++) px[i] |= 0xff000000u;
+    png_image out = {.version = PNG_IMAGE_VERSION, .width = w, .height = h,
+                     .format = PNG_FORMAT_BGRA};
+    int ok = png_image_write_to_file(&out, out_path, 0, px, 0, NULL);
+    if (!ok) fprintf(stderr, "vga_ref: cannot write %s: %s\n", out_path, out.message);
+    free(px);
+    return ok ? 0 : 2;
+}
+
+/* Looks for a scene in an X screenshot of the Umbra window. */
+static int check_xwd(int scene, unsigned scale, const char *path)
+{
+    unsigned w, h, sw, sh;
     uint32_t *ref = draw_scene(scene, &w, &h);
-    FILE *f = fopen(path, "rb");
-    if (!ref || !f || scale == 0) {
-        fprintf(stderr, "vga_ref: cannot open %s or no scene %d\n", path, scene);
+    if (!ref || scale == 0) {
+        fprintf(stderr, "vga_ref: no scene %d\n", scene);
         return 2;
     }
-    static uint8_t hdr[100];
-    size_t got = fread(hdr, 1, 100, f);
-    uint32_t hsize = be32(hdr), sw = be32(hdr + 16), sh = be32(hdr + 20), order = be32(hdr + 28);
-    uint32_t bpl = be32(hdr + 48), ncolors = be32(hdr + 76);
-    /* Depth 24 comes as 24 (packed) or 32 bits per pixel. */
-    uint32_t step = be32(hdr + 44) / 8;
-    if (got != 100 || be32(hdr + 4) != 7 || be32(hdr + 8) != 2 || (step != 3 && step != 4)) {
-        fprintf(stderr, "vga_ref: %s: not a 24/32-bpp ZPixmap XWD v7\n", path);
+    uint32_t *root = load_xwd(path, &sw, &sh);
+    if (!root) {
+        free(ref);
         return 2;
     }
-    uint32_t rmask = be32(hdr + 56), gmask = be32(hdr + 60), bmask = be32(hdr + 64);
-    if (fseek(f, (long)hsize + 12L * ncolors, SEEK_SET)) return 2;
-    uint8_t *data = malloc((size_t)bpl * sh);
-    if (!data || fread(data, 1, (size_t)bpl * sh, f) != (size_t)bpl * sh) {
-        fprintf(stderr, "vga_ref: %s: short file\n", path);
-        return 2;
-    }
-    fclose(f);
-    uint32_t *root = malloc((size_t)sw * sh * 4);
-    for (uint32_t y = 0; y < sh; y++)
-        for (uint32_t x = 0; x < sw; x++) {
-            const uint8_t *p = data + (size_t)y * bpl + step * x;
-            uint32_t v = step == 4 ? (order ? be32(p) : (uint32_t)p[3] << 24 | p[2] << 16 | p[1] << 8 | p[0])
-                                   : (order ? (uint32_t)p[0] << 16 | p[1] << 8 | p[2]
-                                            : (uint32_t)p[2] << 16 | p[1] << 8 | p[0]);
-            unsigned r = (v & rmask) >> __builtin_ctz(rmask), g = (v & gmask) >> __builtin_ctz(gmask),
-                     b = (v & bmask) >> __builtin_ctz(bmask);
-            root[(size_t)y * sw + x] = (uint32_t)r << 16 | g << 8 | b;
-        }
     unsigned W = w * scale, H = h * scale;
     for (uint32_t oy = 0; oy + H <= sh; oy++)
         for (uint32_t ox = 0; ox + W <= sw; ox++) {
@@ -255,7 +350,6 @@ static int check_xwd(int scene, unsigned scale, const char *path)
                     }
             if (!bad) {
                 free(root);
-                free(data);
                 free(ref);
                 printf("vga_ref: scene %d found at (%u,%u) of the %ux%u X screen, %ux scale, all "
                        "pixels equal\n", scene, ox, oy, sw, sh, scale);
@@ -265,14 +359,21 @@ static int check_xwd(int scene, unsigned scale, const char *path)
     fprintf(stderr, "vga_ref: scene %d (%ux%u at %ux) not found on the %ux%u X screen\n", scene, w,
             h, scale, sw, sh);
     free(root);
-    free(data);
     free(ref);
     return 1;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && !strcmp(argv[1], "--find-text")) return find_text(argv[2], argv[3], argv[4]);
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "--find-text")) {
+        int scale = argc == 6 ? atoi(argv[5]) : 0;
+        if (argc == 6 && scale <= 0) {
+            fprintf(stderr, "vga_ref: bad scale '%s'\n", argv[5]);
+            return 2;
+        }
+        return find_text(argv[2], argv[3], argv[4], (unsigned)scale);
+    }
+    if (argc == 4 && !strcmp(argv[1], "--xwd-to-png")) return xwd_to_png(argv[2], argv[3]);
     if (argc == 5 && !strcmp(argv[1], "--xwd"))
         return check_xwd(atoi(argv[2]), (unsigned)atoi(argv[3]), argv[4]);
     if (argc < 3) {
