@@ -671,18 +671,13 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
     return NULL;
 }
 
-const char *cmdline_set_initrd(struct cmdline *cl, const char *list, char *err, size_t errlen)
-{
-    return parse_modules(cl, list, err, errlen);
-}
-
 void cmdline_usage(FILE *out)
 {
     fputs("usage: umbra [options]\n"
-          "With no -kernel, Umbra boots its default guest: Debian's i686 Linux kernel\n"
-          "and a busybox shell on the serial console, built from Debian packages at\n"
-          "build time (roms/default-guest.sh).  With -bios, -fw_cfg or -debugcon it\n"
-          "boots the firmware instead (Debian's SeaBIOS by default).\n"
+          "With no -kernel, the firmware (Debian's SeaBIOS by default) boots the drives\n"
+          "given, or with none Umbra's default guest: a disk built from Debian packages at\n"
+          "build time (roms/default-guest.sh) with Debian's i686 Linux and a busybox shell\n"
+          "on the serial console, booted read-only.\n"
           "\n"
           "  -m SIZE              guest RAM (MiB, or with a suffix: 256M, 1G; 1M..3584M)\n"
           "  -kernel FILE         boot a Linux bzImage or a Multiboot v1 kernel (ELF32 or\n"

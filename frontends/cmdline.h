@@ -80,8 +80,6 @@ struct cmdline {
  * (release with cmdline_free, also after an error). */
 const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, size_t errlen);
 void cmdline_free(struct cmdline *cl);
-/* Set the -initrd list as if given on the command line (the default guest). */
-const char *cmdline_set_initrd(struct cmdline *cl, const char *list, char *err, size_t errlen);
 
 /* Text for -h and -d help. */
 void cmdline_usage(FILE *out);

@@ -11,15 +11,17 @@
  * machine exists: files are read and parsed, and the kernel's layout is
  * checked against the RAM size, so a bad line never starts a guest.
  *
- * With no -kernel, Umbra boots its default guest: Debian's i686 kernel and a
- * busybox initramfs that roms/default-guest.sh builds from Debian packages
- * at build time into UMBRA_DEFAULT_GUEST_DIR, with a shell on the serial
- * console (stdio).  A drive (-hda, -cdrom, -fda, -drive, -boot) or a
- * firmware flag (-bios, -fw_cfg, -debugcon) boots the firmware from the
- * reset vector instead (frontends/firmware.c: Debian's SeaBIOS unless -bios
- * says otherwise), with the serial port on stdio as SeaBIOS's console.  -demo boots the small demo guest (roms/demo.asm,
- * embedded at build time), which prints its banner through COM1 and exits
- * through the isa-debug-exit device with status 1 ((0 << 1) | 1).
+ * With no -kernel and nothing else to boot, Umbra boots its default guest:
+ * Debian's i686 kernel and a busybox initramfs on a SYSLINUX disk that
+ * roms/default-guest.sh builds from Debian packages at build time into
+ * UMBRA_DEFAULT_GUEST_DIR, through the firmware like any disk (read-only:
+ * -snapshot), with the shell on the serial console (stdio).  A drive (-hda,
+ * -cdrom, -fda, -drive, -boot) or a firmware flag (-bios, -fw_cfg,
+ * -debugcon) boots the firmware from the reset vector the same way
+ * (frontends/firmware.c: Debian's SeaBIOS unless -bios says otherwise).
+ * -demo boots the small demo guest (roms/demo.asm, embedded at build time),
+ * which prints its banner through COM1 and exits through the isa-debug-exit
+ * device with status 1 ((0 << 1) | 1).
  *
  * The only global is the terminal to restore from a fatal-signal handler;
  * main() owns it, as the design allows.
@@ -334,30 +336,31 @@ static bool boots_firmware(const struct cmdline *cl)
     return cl->bios || cl->n_fw_cfg || cl->debugcon || cl->ndrives || cl->cfg.boot_order[0];
 }
 
-/* Point the command line at the default guest's kernel and initrd, with a
- * serial console; -m and -append still apply.  The paths live in `paths`. */
-static int select_default_guest(struct cmdline *cl, char paths[2][4096], char *err, size_t errlen)
+/* Boot the default guest as a PC boots a disk: its SYSLINUX disk on the
+ * primary master through the firmware, with -snapshot so the image is never
+ * written, and the console on the terminal.  -m still applies. */
+static int select_default_guest(struct cmdline *cl, char *path, size_t cap, char *err,
+                                size_t errlen)
 {
     const char *dir = UMBRA_DEFAULT_GUEST_DIR;
-    snprintf(paths[0], 4096, "%.4000s/bzImage", dir);
-    snprintf(paths[1], 4096, "%.4000s/initrd.gz", dir);
-    for (int i = 0; i < 2; i++) {
-        FILE *f = *dir ? fopen(paths[i], "rb") : NULL;
-        if (!f) {
-            snprintf(err, errlen,
-                     "no -kernel given, and the default guest is not built (%.160s missing; "
-                     "build it with: roms/default-guest.sh %.160s); -demo runs the small built-in "
-                     "demo guest",
-                     *dir ? paths[i] : "this build has none", *dir ? dir : "DIR");
-            return -1;
-        }
-        fclose(f);
+    snprintf(path, cap, "%.4000s/disk.img", dir);
+    FILE *f = *dir ? fopen(path, "rb") : NULL;
+    if (!f) {
+        snprintf(err, errlen,
+                 "no -kernel given, and the default guest is not built (%.160s missing; "
+                 "build it with: roms/default-guest.sh %.160s); -demo runs the small built-in "
+                 "demo guest",
+                 *dir ? path : "this build has none", *dir ? dir : "DIR");
+        return -1;
     }
-    cl->kernel = paths[0];
-    if (!cl->append) cl->append = "console=ttyS0 quiet";
-    const char *e = cmdline_set_initrd(cl, paths[1], err, errlen);
-    if (e) return -1;
-    if (cl->serial == SERIAL_DEFAULT) cl->nographic = true;
+    fclose(f);
+    if (cl->ndrives >= sizeof cl->drives / sizeof cl->drives[0]) {
+        snprintf(err, errlen, "too many drives");
+        return -1;
+    }
+    cl->drives[cl->ndrives++] = (struct block_drive){
+        .path = path, .format = BLOCK_FMT_RAW, .index = 0, .snapshot = true};
+    if (cl->serial == SERIAL_DEFAULT && !cl->display_sdl) cl->nographic = true;
     return 0;
 }
 
@@ -383,12 +386,15 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    char default_paths[2][4096];
+    char default_disk[4096];
     bool firmware = !cl.kernel && !cl.demo && boots_firmware(&cl);
-    if (!cl.kernel && !cl.demo && !firmware && select_default_guest(&cl, default_paths, err, sizeof err)) {
-        fprintf(stderr, "umbra: %s\n", err);
-        cmdline_free(&cl);
-        return 1;
+    if (!cl.kernel && !cl.demo && !firmware) {
+        if (select_default_guest(&cl, default_disk, sizeof default_disk, err, sizeof err)) {
+            fprintf(stderr, "umbra: %s\n", err);
+            cmdline_free(&cl);
+            return 1;
+        }
+        firmware = true;
     }
     if (cl.demo) {
         /* The demo reports through COM1 and exits through port 0xf4. */

@@ -2,14 +2,18 @@
 # default-guest.sh OUTDIR — build Umbra's built-in default guest from Debian
 # packages: the i686 kernel that linux-image-686:i386 depends on, and a
 # busybox-static (i386) initramfs whose /init gives an interactive shell on
-# the serial console.  `umbra` with no kernel, disk or firmware arguments
-# boots it.  The build runs this at build time (roms/roms.cmake).
+# the serial console, both on a small bootable disk (FAT16 with SYSLINUX, as
+# a PC boots it).  `umbra` with no kernel, disk or firmware arguments boots
+# that disk through SeaBIOS, read-only (-snapshot).  The build runs this at
+# build time (roms/roms.cmake).
 #
-# Writes OUTDIR/bzImage, OUTDIR/initrd.gz and OUTDIR/version.txt.  The
+# Writes OUTDIR/disk.img, OUTDIR/bzImage, OUTDIR/initrd.gz (the same kernel
+# and initrd, for -kernel) and OUTDIR/version.txt.  The
 # packages are fetched with `apt-get download` (no root needed) and unpacked
 # with dpkg-deb, never installed; the two files taken from them are cached in
 # OUTDIR/.cache so a rebuild works offline.  Needs dpkg's i386 architecture
-# (.ci/install-deps.sh adds it), cpio and gzip.
+# (.ci/install-deps.sh adds it), cpio, gzip, and for the disk dosfstools,
+# mtools and syslinux.
 set -euo pipefail
 
 die() { printf 'default-guest: error: %s\n' "$*" >&2; exit 1; }
@@ -23,7 +27,7 @@ work=$(mktemp -d)
 chmod 755 "$work" # apt-get download's sandbox user writes below it
 trap 'rm -rf "$work"' EXIT
 
-for tool in apt-get dpkg-deb cpio gzip; do
+for tool in apt-get dpkg-deb cpio gzip mkfs.fat mcopy syslinux; do
 	command -v "$tool" >/dev/null || die "$tool not found (run .ci/install-deps.sh as root)"
 done
 dpkg --print-foreign-architectures | grep -qx i386 ||
@@ -117,5 +121,26 @@ chmod 755 "$root/init"
 (cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | gzip -9 >"$out/initrd.gz.tmp"
 mv "$out/initrd.gz.tmp" "$out/initrd.gz"
 cp "$cache/vmlinuz" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
+
+# The disk: one unpartitioned FAT16 file system whose boot sector is
+# SYSLINUX's, so the BIOS boots sector 0 directly.  SYSLINUX talks to the
+# serial port too, so a headless boot shows it.
+img=$work/disk.img
+truncate -s 24M "$img"
+mkfs.fat -F 16 -n UMBRA "$img" >/dev/null
+cat >"$work/syslinux.cfg" <<'EOF'
+SERIAL 0 115200
+PROMPT 0
+TIMEOUT 0
+DEFAULT linux
+LABEL linux
+	KERNEL /bzImage
+	INITRD /initrd.gz
+	APPEND console=ttyS0 quiet
+EOF
+export MTOOLS_SKIP_CHECK=1
+mcopy -i "$img" "$out/bzImage" "$out/initrd.gz" "$work/syslinux.cfg" ::/
+syslinux --install "$img"
+mv "$img" "$out/disk.img"
 printf '%s\n%s\n' "$kver" "$bver" >"$out/version.txt"
-log "built $out/bzImage ($kver) and $out/initrd.gz ($bver)"
+log "built $out/disk.img: $kver, $bver"

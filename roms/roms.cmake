@@ -60,18 +60,21 @@ endforeach()
 add_custom_target(umbra_roms DEPENDS ${UMBRA_ROM_SOURCES})
 
 # The default guest: `umbra` with no kernel boots Debian's i686 kernel with a
-# busybox shell, which roms/default-guest.sh builds from Debian packages
+# busybox shell from a SYSLINUX disk through SeaBIOS, which
+# roms/default-guest.sh builds from Debian packages
 # (apt-get download: the network the first time, then its cache).  Off, the
 # binary still builds and says how to make the guest when asked to boot it.
 option(UMBRA_DEFAULT_GUEST "Build the default Linux guest from Debian packages" ON)
 set(UMBRA_DEFAULT_GUEST_DIR ${CMAKE_BINARY_DIR}/default-guest)
 if(UMBRA_DEFAULT_GUEST)
   add_custom_command(
-    OUTPUT ${UMBRA_DEFAULT_GUEST_DIR}/bzImage ${UMBRA_DEFAULT_GUEST_DIR}/initrd.gz
+    OUTPUT ${UMBRA_DEFAULT_GUEST_DIR}/disk.img ${UMBRA_DEFAULT_GUEST_DIR}/bzImage
+           ${UMBRA_DEFAULT_GUEST_DIR}/initrd.gz
     COMMAND bash ${CMAKE_SOURCE_DIR}/roms/default-guest.sh ${UMBRA_DEFAULT_GUEST_DIR}
     DEPENDS ${CMAKE_SOURCE_DIR}/roms/default-guest.sh
     COMMENT "Building the default guest from Debian packages (roms/default-guest.sh)"
     VERBATIM)
   add_custom_target(default_guest ALL
-    DEPENDS ${UMBRA_DEFAULT_GUEST_DIR}/bzImage ${UMBRA_DEFAULT_GUEST_DIR}/initrd.gz)
+    DEPENDS ${UMBRA_DEFAULT_GUEST_DIR}/disk.img ${UMBRA_DEFAULT_GUEST_DIR}/bzImage
+            ${UMBRA_DEFAULT_GUEST_DIR}/initrd.gz)
 endif()

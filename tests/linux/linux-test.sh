@@ -8,8 +8,10 @@
 #   linux-test.sh bench OUTDIR UMBRA...   bench=cpu scale=10 matches native
 #   linux-test.sh icount OUTDIR UMBRA...  two -icount boots are identical
 #   linux-test.sh default DIR UMBRA       `umbra` with no arguments boots the
-#                                         default guest (built in DIR) to its
-#                                         shell; `exit` there ends the run
+#                                         default guest's disk (built in DIR)
+#                                         through SeaBIOS and SYSLINUX to its
+#                                         shell; `exit` there ends the run and
+#                                         the disk is unchanged
 #
 # UMBRA... is the emulator command with any extra flags (-mmu walk).  The
 # guest halts after `poweroff -f` (no ACPI), so a run ends when its marker
@@ -168,6 +170,9 @@ default)
 	pid=$!
 	t0=$SECONDS
 	echo "linux-test: ${umbra[*]} (no arguments; the default guest in $guest)"
+	sum0=$(sha256sum <"$guest/disk.img")
+	wait_for 'Booting from Hard Disk'
+	wait_for 'SYSLINUX'
 	wait_for '^umbra:/root# '
 	printf 'echo UMBRA-$((6*7))-$(uname -m)\n' >&3
 	wait_for 'UMBRA-42-i686'
@@ -181,6 +186,7 @@ default)
 	pid=""
 	[[ $rc -eq 0 ]] || fail_with_log "exit status $rc after the shell exited"
 	grep -aq 'powering off' "$serial" || fail_with_log "no power-off message"
+	[[ $(sha256sum <"$guest/disk.img") == "$sum0" ]] || fail_with_log "the default disk changed"
 	echo "linux-test: 'exit' powered the guest off; status 0"
 	;;
 *)
