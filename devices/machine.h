@@ -20,6 +20,7 @@
  * so devices can use it without including the CPU's. */
 #include "devices/block.h"
 #include "devices/chardev.h"
+#include "devices/net.h"
 #include "devices/display.h"
 #include "devices/input.h"
 
@@ -79,6 +80,13 @@ struct machine_config {
     uint16_t screendump_port;
     void (*screendump)(void *opaque, unsigned value);
     void *screendump_opaque;
+    /* Network (frontends/ opens the backend): one NE2000, PCI (RTL8029) or
+     * ISA at nic_iobase/nic_irq, with this MAC address. */
+    enum nic_model nic_model;
+    struct net_backend *nic_backend;
+    uint8_t nic_mac[6];
+    uint16_t nic_iobase; /* ISA only */
+    uint8_t nic_irq;     /* ISA only */
     /* Log sink for -d / -D. */
     void (*log)(void *opaque, unsigned category, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
