@@ -105,6 +105,10 @@ struct mmu *machine_mmu(struct machine *m);
 /* Keyboard and mouse events from the frontend (SDL window, tests). */
 struct input_sink machine_input(struct machine *m);
 
+/* The NIC's receiving side, for the network backend (all NULL without a
+ * NIC). */
+struct net_client machine_net_client(struct machine *m);
+
 /* Render the VGA into cfg.display now (everything if full), e.g. before
  * saving a screendump at exit. */
 void machine_display_update(struct machine *m, bool full);

@@ -46,6 +46,7 @@
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
 #include "devices/mptable.h"
+#include "devices/ne2000.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix3.h"
@@ -89,6 +90,7 @@ struct machine {
     struct fwcfg fwcfg; /* with firmware only (cfg.bios) */
     struct debugcon debugcon;
     struct ide ide;
+    struct ne2000 nic; /* cfg.nic_model != NIC_NONE */
     struct dma dma;
     struct fdc fdc;
     struct vga vga;
@@ -269,6 +271,19 @@ static int machine_wire(struct machine *m, char *err, size_t errlen)
         fdc_init(&m->fdc, &m->bus, &m->clock, ISA_IRQ(6), &m->dma, 2, cfg->floppy, &m->log, err,
                  errlen))
         return -1;
+    /* The NE2000: an RTL8029 in PCI slot 3 on INTA#, or an ISA board
+     * (default 0x300, IRQ 9). */
+    if (cfg->nic_model == NIC_NE2K_PCI || cfg->nic_model == NIC_NE2K_ISA) {
+        uint8_t nic_irq = cfg->nic_irq ? cfg->nic_irq : 9;
+        if (nic_irq > 15) {
+            snprintf(err, errlen, "NE2000: IRQ %u out of range (0..15)", nic_irq);
+            return -1;
+        }
+        if (ne2000_init(&m->nic, cfg->nic_model, &m->pci, 0x18, &m->bus,
+                        cfg->nic_iobase ? cfg->nic_iobase : 0x300, ISA_IRQ(nic_irq), cfg->nic_mac,
+                        cfg->nic_backend, &m->log, err, errlen))
+            return -1;
+    }
     m->cpu.fpu.ferr_changed = ferr_set_level;
     m->cpu.fpu.ferr_opaque = &m->ferr;
 #undef ISA_IRQ
@@ -400,6 +415,7 @@ void machine_reset(struct machine *m)
     i440fx_reset(&m->i440fx);
     piix3_reset(&m->piix3);
     ide_reset(&m->ide);
+    if (m->cfg.nic_model != NIC_NONE) ne2000_reset(&m->nic);
     if (!m->cfg.no_vga) vga_reset(&m->vga);
     screendump_port_reset(&m->screendump);
     ioapic_reset(&m->ioapic);
@@ -502,6 +518,12 @@ int machine_run(struct machine *m)
     }
     m->seconds += wall_seconds() - start;
     return m->exit_status;
+}
+
+struct net_client machine_net_client(struct machine *m)
+{
+    if (m->cfg.nic_model == NIC_NONE) return (struct net_client){0};
+    return ne2000_net_client(&m->nic);
 }
 
 struct input_sink machine_input(struct machine *m)
