@@ -341,13 +341,15 @@ static void transmit(struct ne2000 *n)
 
 static void write_cr(struct ne2000 *n, uint8_t v)
 {
-    /* TXP can only be set, never cleared, by the host. */
-    n->cr = (uint8_t)((v & ~CR_TXP) | (n->cr & CR_TXP));
+    /* TXP can only be set, never cleared, by the host; STA and STP keep
+     * their state unless one of them is written as 1 (drivers write CR with
+     * neither just to change page or DMA command, e.g. Linux's 0x20/0x60). */
+    n->cr = (uint8_t)((v & ~(CR_TXP | CR_STA | CR_STP)) | (n->cr & (CR_TXP | CR_STA | CR_STP)));
     if (v & CR_STP) {
         n->cr = (uint8_t)((n->cr & ~CR_STA) | CR_STP);
         n->isr |= NE2K_ISR_RST;
     } else if (v & CR_STA) {
-        n->cr &= (uint8_t)~CR_STP;
+        n->cr = (uint8_t)((n->cr & ~CR_STP) | CR_STA);
         n->isr &= (uint8_t)~NE2K_ISR_RST;
     }
     unsigned rd = v & CR_RD_MASK;

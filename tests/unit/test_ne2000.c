@@ -296,6 +296,13 @@ START_TEST(receive_ring)
     ck_assert_uint_eq(inb(r, 0x0c) & 0x21, 0x01); /* RSR: PRX, not multicast */
     /* 4 + 600 + 4 CRC bytes = 3 pages. */
     ck_assert_uint_eq(curr(r), PSTART + 3);
+    /* CR written with neither STA nor STP (a page or DMA change, as Linux
+     * does in its handlers) leaves the NIC running. */
+    outb(r, 0x00, 0x20);
+    ck_assert_uint_eq(inb(r, 0x00), 0x22);
+    outb(r, 0x00, 0x60);
+    ck_assert_uint_eq(inb(r, 0x00), 0x62);
+    outb(r, 0x00, 0x20);
     ring_frame(r, PSTART, hdr, got, 600);
     ck_assert_uint_eq(hdr[0], 0x01);
     ck_assert_uint_eq(hdr[1], PSTART + 3);
