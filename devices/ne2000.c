@@ -124,7 +124,12 @@ static uint32_t data_read(struct ne2000 *n, unsigned size)
     unsigned bytes = (n->dcr & DCR_WTS) ? 2 : size;
     uint32_t v = 0;
     if (!n->rbcr) {
-        dev_log(n->log, DEV_LOG_GUEST_ERRORS, "ne2000: data port read with no remote DMA left\n");
+        /* Once per command: ne2k-pci reads 32 times in word mode with a
+         * count of 32, so this is routine for some drivers. */
+        if (!n->dma_overrun_logged)
+            dev_log(n->log, DEV_LOG_GUEST_ERRORS,
+                    "ne2000: data port read with no remote DMA left\n");
+        n->dma_overrun_logged = true;
         return size == 1 ? 0xff : 0xffff;
     }
     if (!mem_ok(n, n->rsar))
@@ -142,7 +147,12 @@ static void data_write(struct ne2000 *n, uint32_t v, unsigned size)
 {
     unsigned bytes = (n->dcr & DCR_WTS) ? 2 : size;
     if (!n->rbcr) {
-        dev_log(n->log, DEV_LOG_GUEST_ERRORS, "ne2000: data port write with no remote DMA left\n");
+        /* Once per command: ne2k-pci reads 32 times in word mode with a
+         * count of 32, so this is routine for some drivers. */
+        if (!n->dma_overrun_logged)
+            dev_log(n->log, DEV_LOG_GUEST_ERRORS,
+                    "ne2000: data port write with no remote DMA left\n");
+        n->dma_overrun_logged = true;
         return;
     }
     if (!mem_ok(n, n->rsar) || n->rsar < NE2K_MEM_BASE)
@@ -353,6 +363,7 @@ static void write_cr(struct ne2000 *n, uint8_t v)
         n->isr &= (uint8_t)~NE2K_ISR_RST;
     }
     unsigned rd = v & CR_RD_MASK;
+    if (rd == CR_RD_READ || rd == CR_RD_WRITE) n->dma_overrun_logged = false;
     if ((rd == CR_RD_READ || rd == CR_RD_WRITE) && n->rbcr == 0) set_isr(n, NE2K_ISR_RDC);
     if (rd == CR_RD_SEND)
         dev_log(n->log, DEV_LOG_UNIMP, "ne2000: Send Packet remote DMA command not modelled\n");

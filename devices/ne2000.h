@@ -54,6 +54,7 @@ struct ne2000 {
     uint8_t par[6], mar[8];
     uint8_t cntr[3]; /* frame alignment, CRC, missed-packet tallies */
     bool irq_out;
+    bool dma_overrun_logged; /* log only, not saved */
 
     uint8_t prom[32];
     uint8_t mem[NE2K_MEM_MAX];

@@ -522,6 +522,60 @@ START_TEST(save_load)
 }
 END_TEST
 
+static int nlogs;
+static void log_count(void *o, unsigned cat, const char *fmt, ...)
+{
+    (void)o;
+    (void)fmt;
+    ck_assert_uint_eq(cat, DEV_LOG_GUEST_ERRORS);
+    nlogs++;
+}
+
+START_TEST(malformed_programming)
+{
+    struct rig *r = rig_new(NIC_NE2K_ISA);
+    struct dev_log log = {DEV_LOG_GUEST_ERRORS, log_count, NULL};
+    r->nic.log = &log;
+    nic_setup(r, false, 0x04);
+    struct net_client c = ne2000_net_client(&r->nic);
+    uint8_t f[200];
+    make_frame(f, sizeof f, MAC, 4);
+    /* PSTART >= PSTOP: the frame is missed, logged, nothing written. */
+    outb(r, 0x01, 0x80);
+    outb(r, 0x02, 0x50);
+    nlogs = 0;
+    c.receive(c.opaque, f, sizeof f);
+    ck_assert_uint_eq(inb(r, 0x07) & NE2K_ISR_PRX, 0);
+    ck_assert_int_eq(nlogs, 1);
+    ck_assert_uint_eq(inb(r, 0x0f), 1);
+    /* CURR outside [PSTART, PSTOP). */
+    outb(r, 0x01, PSTART);
+    outb(r, 0x02, PSTOP);
+    outb(r, 0x00, 0x62);
+    outb(r, 0x07, 0xf0);
+    outb(r, 0x00, 0x22);
+    c.receive(c.opaque, f, sizeof f);
+    ck_assert_uint_eq(inb(r, 0x07) & NE2K_ISR_PRX, 0);
+    ck_assert_int_eq(nlogs, 2);
+    /* Remote DMA past the end of buffer memory: reads 0xFF, writes dropped,
+     * the count still runs down to RDC. */
+    uint8_t back[4];
+    remote_write(r, 0xfffe, f, 4); /* 0xfffe, 0xffff, then wraps to 0 (PROM) */
+    ck_assert_int_ge(nlogs, 3);
+    remote_read(r, 0x9000, back, 2);
+    ck_assert_uint_eq(back[0], 0xff);
+    ck_assert_uint_eq(back[1], 0xff);
+    remote_read(r, 0x0000, back, 2); /* the PROM is read-only */
+    ck_assert_uint_eq(back[0], MAC[0]);
+    /* Reading with the count exhausted: 0xFF, logged once per command. */
+    int before = nlogs;
+    ck_assert_uint_eq(inb(r, 0x10), 0xff);
+    ck_assert_uint_eq(inb(r, 0x10), 0xff);
+    ck_assert_int_eq(nlogs, before + 1);
+    free(r);
+}
+END_TEST
+
 START_TEST(fuzz)
 {
     for (int model = 0; model < 2; model++) {
@@ -569,6 +623,7 @@ int main(void)
     tcase_add_test(tc, reset_port);
     tcase_add_test(tc, pci_config);
     tcase_add_test(tc, save_load);
+    tcase_add_test(tc, malformed_programming);
     tcase_add_test(tc, fuzz);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
