@@ -43,11 +43,14 @@ const char *net_user_resolve(struct net_user_config *c)
 
 bool net_slirp_available(void) { return false; }
 
-struct net_slirp *net_slirp_open(const struct net_user_config *cfg, struct clock *clock,
-                                 char *err, size_t errlen)
+struct net_slirp *net_slirp_open(const struct net_user_config *cfg, char *err, size_t errlen)
 {
     snprintf(err, errlen, "-netdev user: this Umbra was built without libslirp (UMBRA_SLIRP=OFF)");
     return NULL;
+}
+bool net_slirp_start(struct net_slirp *s, struct clock *clock, char *err, size_t errlen)
+{
+    return false;
 }
 struct net_backend *net_slirp_backend(struct net_slirp *s) { return NULL; }
 void net_slirp_set_client(struct net_slirp *s, struct net_client client) {}
@@ -77,6 +80,7 @@ struct net_slirp {
     Slirp *slirp;
     struct clock *clock;
     SlirpCb cb;
+    struct net_user_config cfg; /* resolved */
 
     struct pollfd *fds;
     size_t nfds, capfds;
@@ -217,13 +221,14 @@ static void deliver(struct net_slirp *s)
 static void be_send(void *opaque, const uint8_t *frame, size_t len)
 {
     struct net_slirp *s = opaque;
-    if (len > 65535) return;
+    if (!s->slirp || len > 65535) return;
     slirp_input(s->slirp, frame, (int)len);
 }
 
 static void be_poll(void *opaque, int64_t max_wait_ns)
 {
     struct net_slirp *s = opaque;
+    if (!s->slirp) return;
     deliver(s);
     /* Frames still waiting for the NIC: don't sleep, the guest will make
      * room. */
@@ -242,10 +247,9 @@ static void be_poll(void *opaque, int64_t max_wait_ns)
     deliver(s);
 }
 
-struct net_slirp *net_slirp_open(const struct net_user_config *cfg_in, struct clock *clock,
-                                 char *err, size_t errlen)
+struct net_slirp *net_slirp_open(const struct net_user_config *cfg, char *err, size_t errlen)
 {
-    struct net_user_config c = *cfg_in;
+    struct net_user_config c = *cfg;
     const char *why = net_user_resolve(&c);
     if (why) {
         snprintf(err, errlen, "-netdev user: %s", why);
@@ -255,8 +259,15 @@ struct net_slirp *net_slirp_open(const struct net_user_config *cfg_in, struct cl
     if (!s) abort();
     s->q = malloc(NET_SLIRP_QUEUE * sizeof *s->q);
     if (!s->q) abort();
-    s->clock = clock;
+    s->cfg = c;
     s->be = (struct net_backend){s, be_send, be_poll};
+    return s;
+}
+
+bool net_slirp_start(struct net_slirp *s, struct clock *clock, char *err, size_t errlen)
+{
+    const struct net_user_config *c = &s->cfg;
+    s->clock = clock;
     s->cb = (SlirpCb){
         .send_packet = cb_send_packet,
         .guest_error = cb_guest_error,
@@ -271,35 +282,33 @@ struct net_slirp *net_slirp_open(const struct net_user_config *cfg_in, struct cl
     };
     SlirpConfig sc = {
         .version = 4,
-        .restricted = c.restrict_,
+        .restricted = c->restrict_,
         .in_enabled = true,
-        .vnetwork = {htonl(c.net)},
-        .vnetmask = {htonl(c.mask)},
-        .vhost = {htonl(c.host)},
+        .vnetwork = {htonl(c->net)},
+        .vnetmask = {htonl(c->mask)},
+        .vhost = {htonl(c->host)},
         .in6_enabled = false,
-        .vhostname = c.hostname,
-        .tftp_path = c.tftp,
-        .bootfile = c.bootfile,
-        .vdhcp_start = {htonl(c.dhcp_start)},
-        .vnameserver = {htonl(c.dns)},
+        .vhostname = c->hostname,
+        .tftp_path = c->tftp,
+        .bootfile = c->bootfile,
+        .vdhcp_start = {htonl(c->dhcp_start)},
+        .vnameserver = {htonl(c->dns)},
     };
     s->slirp = slirp_new(&sc, &s->cb, s);
     if (!s->slirp) {
         snprintf(err, errlen, "-netdev user: libslirp refused the configuration");
-        net_slirp_close(s);
-        return NULL;
+        return false;
     }
-    for (unsigned i = 0; i < c.nhostfwd; i++) {
-        const struct net_hostfwd *f = &c.hostfwd[i];
+    for (unsigned i = 0; i < c->nhostfwd; i++) {
+        const struct net_hostfwd *f = &c->hostfwd[i];
         struct in_addr ha = {htonl(f->host_addr)}, ga = {htonl(f->guest_addr)};
         if (slirp_add_hostfwd(s->slirp, f->udp, ha, f->host_port, ga, f->guest_port) < 0) {
             snprintf(err, errlen, "-netdev user: hostfwd %s port %u: cannot listen on the host",
                      f->udp ? "udp" : "tcp", f->host_port);
-            net_slirp_close(s);
-            return NULL;
+            return false;
         }
     }
-    return s;
+    return true;
 }
 
 struct net_backend *net_slirp_backend(struct net_slirp *s) { return &s->be; }

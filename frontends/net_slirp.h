@@ -50,11 +50,16 @@ struct net_slirp;
 /* True if this build has libslirp. */
 bool net_slirp_available(void);
 
-/* Start a user-mode stack.  Timers run on `clock` (the machine's, so -icount
- * stays the guest's notion of time).  Returns NULL with err filled (one line,
- * no prefix) on failure, e.g. a hostfwd port already in use. */
-struct net_slirp *net_slirp_open(const struct net_user_config *cfg, struct clock *clock,
-                                 char *err, size_t errlen);
+/* Two steps, because the NIC takes its backend when the machine is built
+ * and libslirp's timers need the machine's clock, which exists only then:
+ * net_slirp_open checks the configuration and makes the backend (frames
+ * sent before start are dropped, as on a cable with nothing at the other
+ * end); net_slirp_start brings the stack up with timers on `clock` (the
+ * machine's, so -icount stays the guest's notion of time) and opens the
+ * hostfwd ports.  Both return NULL/false with err filled (one line, no
+ * prefix); the config's strings must outlive the backend. */
+struct net_slirp *net_slirp_open(const struct net_user_config *cfg, char *err, size_t errlen);
+bool net_slirp_start(struct net_slirp *s, struct clock *clock, char *err, size_t errlen);
 /* The backend the NIC transmits into (opaque is the net_slirp). */
 struct net_backend *net_slirp_backend(struct net_slirp *s);
 /* Where received frames go; until set, they wait in the queue. */

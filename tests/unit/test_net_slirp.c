@@ -61,8 +61,9 @@ static struct rig *rig_open(struct net_user_config *cfg)
     struct rig *g = calloc(1, sizeof *g);
     clock_init(&g->clock, false, 0);
     char err[256];
-    g->s = net_slirp_open(cfg, &g->clock, err, sizeof err);
+    g->s = net_slirp_open(cfg, err, sizeof err);
     ck_assert_msg(g->s != NULL, "%s", err);
+    ck_assert_msg(net_slirp_start(g->s, &g->clock, err, sizeof err), "%s", err);
     g->be = net_slirp_backend(g->s);
     net_slirp_set_client(g->s, (struct net_client){&g->rx, rx_can, rx_recv});
     return g;
@@ -416,8 +417,12 @@ START_TEST(hostfwd_port_in_use)
     struct clock c;
     clock_init(&c, false, 0);
     char err[256] = "";
-    ck_assert_ptr_null(net_slirp_open(&cfg, &c, err, sizeof err));
+    struct net_slirp *s = net_slirp_open(&cfg, err, sizeof err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(!net_slirp_start(s, &c, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "hostfwd"));
+    ck_assert_ptr_null(strchr(err, '\n'));
+    net_slirp_close(s);
     close(lfd);
 }
 END_TEST
