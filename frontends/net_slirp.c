@@ -12,8 +12,8 @@
  * from inside slirp_input: the NIC is in the middle of transmitting when it
  * calls send, and a receive re-entering it there is the kind of path device
  * code does not expect.  The queue also holds frames while the NIC has no
- * room (can_receive false); past NET_SLIRP_QUEUE frames the oldest waiting
- * is kept and new ones are dropped, as a full wire would lose them.
+ * room (can_receive false); past NET_SLIRP_QUEUE frames the ones already
+ * waiting are kept and new ones dropped, as a full wire would lose them.
  */
 #define _GNU_SOURCE /* ppoll: waits shorter than a millisecond */
 #include "frontends/net_slirp.h"
@@ -230,9 +230,8 @@ static void be_poll(void *opaque, int64_t max_wait_ns)
     struct net_slirp *s = opaque;
     if (!s->slirp) return;
     deliver(s);
-    /* Frames still waiting for the NIC: don't sleep, the guest will make
-     * room. */
-    if (s->qcount) max_wait_ns = 0;
+    /* Frames still waiting for the NIC are no reason to spin: only the
+     * guest can make room, and while it runs the loop polls every ~1 ms. */
     if (max_wait_ns < 0) max_wait_ns = 0;
     uint32_t timeout_ms = (uint32_t)((max_wait_ns + 999999) / 1000000);
     s->nfds = 0;

@@ -54,6 +54,7 @@ struct rig {
     struct net_backend *be;
     struct rx rx;
     uint8_t router_mac[6];
+    bool restricted;
 };
 
 static struct rig *rig_open(struct net_user_config *cfg)
@@ -65,6 +66,7 @@ static struct rig *rig_open(struct net_user_config *cfg)
     ck_assert_msg(g->s != NULL, "%s", err);
     ck_assert_msg(net_slirp_start(g->s, &g->clock, err, sizeof err), "%s", err);
     g->be = net_slirp_backend(g->s);
+    g->restricted = cfg->restrict_;
     net_slirp_set_client(g->s, (struct net_client){&g->rx, rx_can, rx_recv});
     return g;
 }
@@ -233,11 +235,19 @@ static bool match_dhcp(const uint8_t *f, size_t len, void *arg)
     return t && t[2] == *(uint8_t *)arg;
 }
 
-static void check_lease(const uint8_t *f, size_t len)
+static void check_lease(const uint8_t *f, size_t len, bool restricted)
 {
     ck_assert_uint_eq(get32(f + 42 + 16), GUEST_IP); /* yiaddr */
     ck_assert(!memcmp(f, GUEST_MAC, 6) || !memcmp(f, BCAST, 6));
-    const uint8_t *o = dhcp_opt(f, len, 3);
+    const uint8_t *o;
+    if (restricted) {
+        /* A restricted network has no way out: libslirp offers no router
+         * and no DNS. */
+        ck_assert_ptr_null(dhcp_opt(f, len, 3));
+        ck_assert_ptr_null(dhcp_opt(f, len, 6));
+        return;
+    }
+    o = dhcp_opt(f, len, 3);
     ck_assert_ptr_nonnull(o);
     ck_assert_uint_eq(get32(o + 2), HOST_IP);
     o = dhcp_opt(f, len, 6);
@@ -255,7 +265,7 @@ static void do_dhcp(struct rig *g, unsigned *from)
     uint8_t want = 2;
     int i = wait_for(g, from, match_dhcp, &want);
     ck_assert_msg(i >= 0, "no DHCPOFFER");
-    check_lease(g->rx.frame[i], g->rx.len[i]);
+    check_lease(g->rx.frame[i], g->rx.len[i], g->restricted);
     const uint8_t *sid = dhcp_opt(g->rx.frame[i], g->rx.len[i], 54);
     ck_assert_ptr_nonnull(sid);
     uint32_t server = get32(sid + 2);
@@ -264,7 +274,7 @@ static void do_dhcp(struct rig *g, unsigned *from)
     want = 5;
     i = wait_for(g, from, match_dhcp, &want);
     ck_assert_msg(i >= 0, "no DHCPACK");
-    check_lease(g->rx.frame[i], g->rx.len[i]);
+    check_lease(g->rx.frame[i], g->rx.len[i], g->restricted);
 }
 
 static bool match_arp_reply(const uint8_t *f, size_t len, void *arg)
@@ -369,6 +379,82 @@ START_TEST(dhcp_arp_tcp)
 }
 END_TEST
 
+static size_t udp(uint8_t *f, const uint8_t *dmac, uint32_t dst, uint16_t sport, uint16_t dport,
+                  const void *data, size_t dlen)
+{
+    uint8_t *u = f + 34;
+    put16(u, sport);
+    put16(u + 2, dport);
+    put16(u + 4, (uint16_t)(8 + dlen));
+    memcpy(u + 8, data, dlen);
+    return ip(f, dmac, 17, GUEST_IP, dst, 8 + dlen);
+}
+
+static bool match_tftp_data(const uint8_t *f, size_t len, void *arg)
+{
+    return is_ip(f, len, 17) && get32(f + 30) == GUEST_IP && get16(f + 36) == 2000 &&
+           len >= 46 && get16(f + 42) == 3 && get16(f + 44) == 1;
+}
+
+START_TEST(tftp_bootfile)
+{
+    char dir[] = "/tmp/umbra-tftp-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/boot.bin", dir);
+    static const char content[] = "a tiny boot file";
+    FILE *fp = fopen(path, "wb");
+    fwrite(content, 1, sizeof content - 1, fp);
+    fclose(fp);
+
+    struct net_user_config cfg = {.tftp = dir, .bootfile = "boot.bin"};
+    struct rig *g = rig_open(&cfg);
+    unsigned from = 0;
+    uint8_t f[600];
+    g->be->send(g->be->opaque, f, dhcp(f, 1, 0));
+    uint8_t want = 2;
+    int i = wait_for(g, &from, match_dhcp, &want);
+    ck_assert_msg(i >= 0, "no DHCPOFFER");
+    /* BOOTP's file field carries the boot file name. */
+    ck_assert_str_eq((const char *)g->rx.frame[i] + 42 + 108, "boot.bin");
+    do_arp(g, &from);
+
+    static const char rrq[] = "\0\1boot.bin\0octet";
+    g->be->send(g->be->opaque, f, udp(f, g->router_mac, HOST_IP, 2000, 69, rrq, sizeof rrq));
+    i = wait_for(g, &from, match_tftp_data, NULL);
+    ck_assert_msg(i >= 0, "no TFTP DATA block 1");
+    size_t dlen = get16(g->rx.frame[i] + 38) - 8 - 4;
+    ck_assert_uint_eq(dlen, sizeof content - 1);
+    ck_assert(!memcmp(g->rx.frame[i] + 46, content, dlen));
+    rig_close(g);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(restrict_blocks_outbound)
+{
+    struct net_user_config cfg = {.restrict_ = true};
+    struct rig *g = rig_open(&cfg);
+    unsigned from = 0;
+    do_dhcp(g, &from);
+    do_arp(g, &from);
+    uint16_t port;
+    int lfd = listen_local(&port);
+    uint8_t f[2048];
+    g->be->send(g->be->opaque, f, tcp(f, g->router_mac, HOST_IP, 40001, port, 5000, 0, 0x02, NULL, 0));
+    for (int k = 0; k < 30; k++) pump(g, 10000000);
+    struct pollfd p = {lfd, POLLIN, 0};
+    ck_assert_int_eq(poll(&p, 1, 0), 0); /* nobody connected */
+    for (; from < g->rx.n; from++) {
+        const uint8_t *r = g->rx.frame[from];
+        ck_assert(!(is_ip(r, g->rx.len[from], 6) && (r[47] & 0x12) == 0x12));
+    }
+    close(lfd);
+    rig_close(g);
+}
+END_TEST
+
 START_TEST(hostfwd_syn)
 {
     /* A free host port: bind to 0, note it, close. */
@@ -468,6 +554,8 @@ int main(void)
         tcase_add_test(tc, hostfwd_syn);
         tcase_add_test(tc, hostfwd_port_in_use);
         tcase_add_test(tc, queue_waits_for_room);
+        tcase_add_test(tc, tftp_bootfile);
+        tcase_add_test(tc, restrict_blocks_outbound);
     }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
