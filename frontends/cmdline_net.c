@@ -27,7 +27,7 @@
 
 #define NE2K_ISA_IOBASE 0x300 /* QEMU's defaults */
 #define NE2K_ISA_IRQ 9
-#define IMPLICIT_ID "" /* the netdev of -nic and -net: no id to refer to */
+#define IMPLICIT_ID "" /* the netdev of -net user and of -nic without id= */
 
 static const char *fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -403,10 +403,14 @@ const char *cmdline_parse_net(struct cmdline *cl, const char *opt, const char *v
         if (set_nic(cl, "-nic", m, err, errlen)) return err;
         char *nicprops = props ? own_copy(cl, "-nic", props, err, errlen) : NULL;
         if (props && !nicprops) return err;
+        /* -nic user,id=ID names its netdev, e.g. for -object filter-dump. */
+        const char *id = prop_id(props, idbuf, sizeof idbuf);
+        if (strlen(id) >= sizeof cl->netdevs[0].id)
+            return fail(err, errlen, "-nic: id '%s' too long", id);
         struct cmdline_netdev *n;
-        if (parse_user(cl, "-nic", props, IMPLICIT_ID, &n, err, errlen)) return err;
+        if (parse_user(cl, "-nic", props, id, &n, err, errlen)) return err;
         cl->nic_netdev_ref = true;
-        snprintf(cl->nic_netdev_id, sizeof cl->nic_netdev_id, "%s", IMPLICIT_ID);
+        snprintf(cl->nic_netdev_id, sizeof cl->nic_netdev_id, "%s", id);
         return nic_props(cl, "-nic", nicprops, false, err, errlen);
     }
     /* -net nic[,model=,macaddr=] | -net user[,...] */

@@ -45,7 +45,7 @@ bool net_slirp_available(void) { return false; }
 
 struct net_slirp *net_slirp_open(const struct net_user_config *cfg, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "-netdev user: this Umbra was built without libslirp (UMBRA_SLIRP=OFF)");
+    snprintf(err, errlen, "-netdev/-nic/-net user: this Umbra was built without libslirp (UMBRA_SLIRP=OFF)");
     return NULL;
 }
 bool net_slirp_start(struct net_slirp *s, struct clock *clock, char *err, size_t errlen)

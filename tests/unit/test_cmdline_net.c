@@ -197,6 +197,11 @@ START_TEST(filter_dump)
     fails_naming("-object");
     ck_assert_ptr_nonnull(parse("-object", "filter-dump,id=f0,netdev=n0", NULL));
     fails_naming("-object");
+    /* -nic's id names its netdev. */
+    ck_assert_ptr_null(parse("-nic", "user,id=u0,model=ne2k_isa", "-object",
+                             "filter-dump,id=f0,netdev=u0,file=y.pcap", NULL));
+    ck_assert_str_eq(cl.netdevs[cl.nic_netdev].id, "u0");
+    ck_assert_int_eq(cl.cfg.nic_model, NIC_NE2K_ISA);
     ck_assert_ptr_nonnull(parse("-object", "memory-backend-ram,id=m", NULL));
     fails_naming("-object");
 }
