@@ -5,7 +5,8 @@
  * 10.0.2.2 gets slirp's MAC; a TCP connection to 10.0.2.2:P reaches a socket
  * listening on the host's 127.0.0.1:P and carries data both ways; a hostfwd
  * port on the host turns a host connect() into a SYN to the guest; frames
- * wait while the NIC has no room.
+ * wait while the NIC has no room; a UDP hostfwd delivers a host datagram;
+ * TFTP serves the bootfile; restrict=on keeps the guest in.
  *
  * The clock is Umbra's own in host mode; the test plays the run loop
  * (clock_run_timers + backend poll).
@@ -493,6 +494,45 @@ START_TEST(hostfwd_syn)
 }
 END_TEST
 
+START_TEST(hostfwd_udp)
+{
+    int probe = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    ck_assert_int_eq(bind(probe, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t l = sizeof a;
+    getsockname(probe, (struct sockaddr *)&a, &l);
+    close(probe);
+    uint16_t port = ntohs(a.sin_port);
+    struct net_user_config cfg = {0};
+    cfg.hostfwd[0] = (struct net_hostfwd){true, INADDR_LOOPBACK, port, 0, 5353};
+    cfg.nhostfwd = 1;
+    struct rig *g = rig_open(&cfg);
+    unsigned from = 0;
+    do_dhcp(g, &from);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    static const char msg[] = "datagram for the guest";
+    ck_assert_int_eq(sendto(fd, msg, sizeof msg - 1, 0, (struct sockaddr *)&a, sizeof a),
+                     (ssize_t)sizeof msg - 1);
+    int i = -1;
+    for (int k = 0; k < 300 && i < 0; k++) {
+        for (; from < g->rx.n; from++) {
+            const uint8_t *f = g->rx.frame[from];
+            answer_arp(g, f, g->rx.len[from]);
+            if (is_ip(f, g->rx.len[from], 17) && get32(f + 30) == GUEST_IP && get16(f + 36) == 5353) {
+                i = (int)from;
+                break;
+            }
+        }
+        if (i < 0) pump(g, 10000000);
+    }
+    ck_assert_msg(i >= 0, "no datagram to the guest's port 5353");
+    ck_assert_uint_eq(get16(g->rx.frame[i] + 38), 8 + sizeof msg - 1);
+    ck_assert(!memcmp(g->rx.frame[i] + 42, msg, sizeof msg - 1));
+    close(fd);
+    rig_close(g);
+}
+END_TEST
+
 START_TEST(hostfwd_port_in_use)
 {
     uint16_t port;
@@ -552,6 +592,7 @@ int main(void)
     if (net_slirp_available()) {
         tcase_add_test(tc, dhcp_arp_tcp);
         tcase_add_test(tc, hostfwd_syn);
+        tcase_add_test(tc, hostfwd_udp);
         tcase_add_test(tc, hostfwd_port_in_use);
         tcase_add_test(tc, queue_waits_for_room);
         tcase_add_test(tc, tftp_bootfile);
