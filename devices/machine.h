@@ -101,6 +101,10 @@ void machine_destroy(struct machine *m);
 
 struct cpu *machine_cpu(struct machine *m);
 struct mmu *machine_mmu(struct machine *m);
+/* The machine's clock, for host backends whose timers must run on guest
+ * time (frontends/net_slirp.c). */
+struct clock;
+struct clock *machine_clock(struct machine *m);
 
 /* Keyboard and mouse events from the frontend (SDL window, tests). */
 struct input_sink machine_input(struct machine *m);

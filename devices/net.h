@@ -18,8 +18,8 @@ struct net_backend {
     void *opaque;
     /* The guest transmitted a frame. */
     void (*send)(void *opaque, const uint8_t *frame, size_t len);
-    /* Called from the run loop at least every `poll_interval_ns` of host time
-     * (and while the CPU is halted) with the longest the backend may block
+    /* Called from the run loop at least every millisecond of host time
+     * (NET_POLL_NS in devices/pc.c) and while the CPU is halted, with the longest the backend may block
      * waiting for host I/O; it delivers received frames to the client.  NULL:
      * nothing to poll. */
     void (*poll)(void *opaque, int64_t max_wait_ns);

@@ -66,6 +66,10 @@ _Static_assert(DEV_LOG_GUEST_ERRORS == LOG_GUEST_ERRORS, "devices/log.h mirrors 
 
 /* Longest host sleep while halted, so stop requests are seen promptly. */
 #define IDLE_MAX_NS 10000000u
+/* How often, in host time, the run loop polls the network backend: often
+ * enough that a frame waits about a millisecond, seldom enough that the
+ * poll's system call is lost in the instructions between. */
+#define NET_POLL_NS 1000000u
 
 struct machine {
     struct machine_config cfg;
@@ -106,6 +110,7 @@ struct machine {
     enum machine_stop_reason reason;
     uint64_t slice_base; /* cpu.stats.insns when the current slice began */
     double seconds;
+    uint64_t net_polled; /* host ns (CLOCK_MONOTONIC) of the last network poll */
 };
 
 /* --- glue between the CPU and the devices --- */
@@ -471,17 +476,41 @@ static void stop_with(struct machine *m, enum machine_stop_reason reason, int st
     m->reason = reason;
 }
 
+static uint64_t host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The network backend's sockets are polled from here, on the one emulator
+ * thread, at least every NET_POLL_NS of host time and whenever the CPU
+ * halts; received frames reach the NIC from inside the poll. */
+static void net_poll(struct machine *m, int64_t max_wait_ns)
+{
+    struct net_backend *be = m->cfg.nic_backend;
+    be->poll(be->opaque, max_wait_ns);
+    m->net_polled = host_ns();
+}
+
+struct clock *machine_clock(struct machine *m) { return &m->clock; }
+
 int machine_run(struct machine *m)
 {
     double start = wall_seconds();
+    bool net = m->cfg.nic_backend && m->cfg.nic_backend->poll;
     while (!m->stop) {
         sync_apic_base(m);
         clock_run_timers(&m->clock);
         int64_t budget = clock_budget(&m->clock);
+        /* -icount slices run to the next deadline, which may be far off in
+         * host time; the network must still be polled. */
+        if (net && budget > CLOCK_HOST_SLICE) budget = CLOCK_HOST_SLICE;
         m->slice_base = m->cpu.stats.insns;
         enum cpu_exit r = cpu_run(&m->cpu, budget);
         clock_account_insns(&m->clock, clock_inflight(m));
         m->slice_base = m->cpu.stats.insns;
+        if (net && host_ns() - m->net_polled >= NET_POLL_NS) net_poll(m, 0);
 
         if (r == CPU_EXIT_SHUTDOWN) {
             /* A reset requested earlier in the same block (SeaBIOS writes
@@ -513,8 +542,20 @@ int machine_run(struct machine *m)
         }
         /* Halted: if no timer is due (one might raise the interrupt that
          * wakes the CPU), let time pass to the next deadline. */
-        if (r == CPU_EXIT_HALT && !m->stop && clock_run_timers(&m->clock) == 0)
-            clock_idle(&m->clock, IDLE_MAX_NS);
+        if (r == CPU_EXIT_HALT && !m->stop && clock_run_timers(&m->clock) == 0) {
+            if (net && !m->clock.icount) {
+                /* Host time: sleep in the backend's poll instead, so a
+                 * frame arriving wakes the guest at once. */
+                uint64_t now = clock_now_ns(&m->clock), dl = clock_next_deadline(&m->clock);
+                uint64_t wait = dl > now ? dl - now : 0;
+                net_poll(m, (int64_t)(wait < IDLE_MAX_NS ? wait : IDLE_MAX_NS));
+            } else {
+                /* -icount: time jumps; the host is only asked what has
+                 * already arrived, so waiting never shows in guest time. */
+                if (net) net_poll(m, 0);
+                clock_idle(&m->clock, IDLE_MAX_NS);
+            }
+        }
     }
     m->seconds += wall_seconds() - start;
     return m->exit_status;

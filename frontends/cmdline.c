@@ -520,6 +520,9 @@ void cmdline_free(struct cmdline *cl)
     for (size_t i = 0; i < cl->ndrive_args; i++)
         free(cl->drive_args[i]);
     cl->ndrive_args = 0;
+    for (size_t i = 0; i < cl->nnet_args; i++)
+        free(cl->net_args[i]);
+    cl->nnet_args = 0;
 }
 
 const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, size_t errlen)
@@ -528,6 +531,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
     cl->cfg.ram_mb = 128; /* QEMU's default */
     cl->cfg.debug_exit_base = DEBUG_EXIT_BASE;
     cl->cfg.debug_exit_size = DEBUG_EXIT_SIZE;
+    memcpy(cl->cfg.nic_mac, (const uint8_t[6]){0x52, 0x54, 0x00, 0x12, 0x34, 0x56}, 6); /* QEMU's */
+    cl->nic_netdev = -1;
     const char *initrd = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -588,7 +593,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
                                                "-bios",   "-debugcon", "-fw_cfg",
                                                "-hda",    "-hdb",     "-hdc",    "-hdd",
                                                "-cdrom",  "-fda",     "-fdb",    "-drive",
-                                               "-boot"};
+                                               "-boot",   "-netdev",  "-nic",    "-net",
+                                               "-object"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
             known |= strcmp(opt, with_arg[k]) == 0;
@@ -624,6 +630,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         } else if (!strcmp(opt, "-device")) {
             if (!strncmp(v, "screendump-port", 15) && (v[15] == ',' || !v[15]))
                 e = parse_screendump_port(cl, v, err, errlen);
+            else if (cmdline_is_nic_device(v))
+                e = cmdline_parse_net(cl, opt, v, err, errlen);
             else
                 e = parse_debug_exit(cl, v, err, errlen);
         } else if (!strcmp(opt, "-d")) {
@@ -649,6 +657,10 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
                 return fail(err, errlen, "-fw_cfg: at most %zu files",
                             sizeof cl->fw_cfg / sizeof cl->fw_cfg[0]);
             cl->fw_cfg[cl->n_fw_cfg++] = v;
+        } else if (!strcmp(opt, "-netdev") || !strcmp(opt, "-nic") || !strcmp(opt, "-net")) {
+            e = cmdline_parse_net(cl, opt, v, err, errlen);
+        } else if (!strcmp(opt, "-object")) {
+            e = cmdline_parse_object(cl, v, err, errlen);
         } else {
             e = parse_storage(cl, opt, v, err, errlen);
         }
@@ -661,6 +673,8 @@ const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, 
         if (e) return e;
     }
     if (cl->append && !cl->kernel) return fail(err, errlen, "-append: needs -kernel");
+    const char *ne = cmdline_net_finish(cl, err, errlen);
+    if (ne) return ne;
     if (cl->demo && (cl->kernel || cl->bios || cl->n_fw_cfg || cl->debugcon))
         return fail(err, errlen, "-demo: conflicts with %s",
                     cl->kernel ? "-kernel" : cl->bios ? "-bios" : cl->n_fw_cfg ? "-fw_cfg" : "-debugcon");
@@ -714,6 +728,16 @@ void cmdline_usage(FILE *out)
           "         [,index=N][,readonly=on][,snapshot=on]\n"
           "  -snapshot            guest writes go to a temporary overlay, never to the images\n"
           "  -boot [order=]DRIVES boot order: a floppy, c disk, d CD-ROM, n network\n"
+          "  -netdev user,id=ID[,net=A/M][,host=A][,dns=A][,dhcpstart=A][,restrict=on]\n"
+          "         [,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,tftp=DIR]\n"
+          "         [,bootfile=F][,hostname=N]  user-mode network (libslirp): NAT, DHCP,\n"
+          "                       DNS and TFTP at 10.0.2.2/.3, guest at 10.0.2.15\n"
+          "  -device ne2k_pci[,netdev=ID][,mac=M]  NE2000 PCI NIC\n"
+          "  -device ne2k_isa[,netdev=ID][,iobase=N][,irq=N][,mac=M]  NE2000 ISA NIC\n"
+          "                       (default 0x300, IRQ 9; MAC default 52:54:00:12:34:56)\n"
+          "  -nic user[,model=ne2k_pci|ne2k_isa][,mac=M][,<user options>] | -nic none\n"
+          "  -net nic[,model=M][,macaddr=M]  -net user[,<user options>]\n"
+          "  -object filter-dump,id=ID,netdev=ID,file=PATH  capture that network to pcap\n"
           "  -stats               print execution statistics at exit\n"
           "  -h, -help            this text\n"
           "  -version             the version\n",

@@ -15,6 +15,7 @@
 
 #include "devices/machine.h"
 #include "frontends/block.h"
+#include "frontends/net_slirp.h"
 
 enum serial_kind {
     SERIAL_DEFAULT, /* nothing given: stdio (there is no window to show a console in) */
@@ -22,6 +23,13 @@ enum serial_kind {
     SERIAL_FILE,
     SERIAL_NULL,
     SERIAL_NONE,
+};
+
+/* One network backend from -netdev user (or the implicit one of -nic user
+ * and -net user, whose id is ""). */
+struct cmdline_netdev {
+    char id[32];
+    struct net_user_config user;
 };
 
 /* One multiboot module from -initrd: "file arg..." */
@@ -70,6 +78,19 @@ struct cmdline {
     uint16_t screendump_port;         /* its iobase (0: absent) */
     const char *screendump_on_exit;   /* -screendump-on-exit FILE */
 
+    /* Network (frontends/cmdline_net.c): -netdev, -nic, -net, -device ne2k_*,
+     * -object filter-dump.  cfg.nic_model/nic_mac/nic_iobase/nic_irq are
+     * filled here; main opens netdevs[nic_netdev] and sets cfg.nic_backend. */
+    struct cmdline_netdev netdevs[4];
+    unsigned nnetdevs;
+    int nic_netdev; /* index into netdevs of the NIC's backend; -1: none */
+    bool nic_given, nic_none, net_nic, net_user, nic_netdev_ref;
+    char nic_netdev_id[32];
+    const char *netdump_file; /* -object filter-dump: pcap of that netdev's frames */
+    char netdump_netdev[32];
+    char *net_args[16]; /* copies of the flags' strings the netdevs point into */
+    size_t nnet_args;
+
     /* Informational requests: main prints and exits 0. */
     bool help, version, log_help;
 };
@@ -80,6 +101,17 @@ struct cmdline {
  * (release with cmdline_free, also after an error). */
 const char *cmdline_parse(struct cmdline *cl, int argc, char **argv, char *err, size_t errlen);
 void cmdline_free(struct cmdline *cl);
+
+/* The network flags (cmdline_net.c), called by cmdline_parse. */
+bool cmdline_is_nic_device(const char *device_arg);
+const char *cmdline_parse_net(struct cmdline *cl, const char *opt, const char *v, char *err,
+                              size_t errlen);
+const char *cmdline_parse_object(struct cmdline *cl, const char *v, char *err, size_t errlen);
+const char *cmdline_net_finish(struct cmdline *cl, char *err, size_t errlen);
+/* XX:XX:XX:XX:XX:XX, unicast. */
+bool cmdline_parse_mac(const char *s, uint8_t mac[6]);
+/* [tcp|udp]:[haddr]:hport-[gaddr]:gport */
+bool cmdline_parse_hostfwd(const char *s, struct net_hostfwd *f);
 
 /* Text for -h and -d help. */
 void cmdline_usage(FILE *out);

@@ -43,6 +43,8 @@
 #include "frontends/linuxboot.h"
 #include "frontends/log.h"
 #include "frontends/multiboot.h"
+#include "frontends/net_slirp.h"
+#include "frontends/netdump.h"
 #include "frontends/screendump.h"
 #include "frontends/sdl.h"
 #include "frontends/vgafont.h"
@@ -416,6 +418,8 @@ int main(int argc, char **argv)
     struct display_host display = {0};
     struct machine *m = NULL;
     bool serial_open = false;
+    struct net_slirp *net = NULL;
+    struct netdump *netdump = NULL;
 
     /* The firmware boots from the reset vector; a kernel is placed by its loader. */
     struct firmware fw = FIRMWARE_INIT;
@@ -437,10 +441,22 @@ int main(int argc, char **argv)
                          sizeof err);
         serial_open = r == 0;
     }
+    /* The NIC's backend: made now (the NIC takes it when the machine is
+     * built), started once the machine's clock exists. */
+    if (r == 0 && cl.nic_netdev >= 0) {
+        net = net_slirp_open(&cl.netdevs[cl.nic_netdev].user, err, sizeof err);
+        if (!net) r = -1;
+    }
+    if (r == 0 && net && cl.netdump_file &&
+        !strcmp(cl.netdump_netdev, cl.netdevs[cl.nic_netdev].id)) {
+        netdump = netdump_open(cl.netdump_file, net_slirp_backend(net), err, sizeof err);
+        if (!netdump) r = -1;
+    }
     if (r) {
         fprintf(stderr, "umbra: %s\n", err);
         goto out;
     }
+    if (net) cl.cfg.nic_backend = netdump ? netdump_backend(netdump) : net_slirp_backend(net);
 
     cl.cfg.serial0 = serial.be;
     cl.cfg.log = log_printf;
@@ -475,6 +491,16 @@ int main(int argc, char **argv)
     if (!m) {
         fprintf(stderr, "umbra: %s\n", err);
         goto out;
+    }
+    if (net && !net_slirp_start(net, machine_clock(m), err, sizeof err)) {
+        fprintf(stderr, "umbra: %s\n", err);
+        goto out;
+    }
+    /* Received frames go to the NIC's receiving side, through the capture
+     * if there is one. */
+    if (net) {
+        struct net_client nic = machine_net_client(m);
+        net_slirp_set_client(net, netdump ? netdump_client(netdump, nic) : nic);
     }
     atomic_store(&quit.m, m);
     if (display.sdl) {
@@ -514,6 +540,9 @@ int main(int argc, char **argv)
 out:
     if (serial_open) chardev_close(&serial);
     signal_tty = NULL;
+    /* Before the machine: libslirp's timers live on the machine's clock. */
+    net_slirp_close(net);
+    netdump_close(netdump);
     machine_destroy(m);
     block_close_drives(&cl.cfg);
     if (display.sdl) sdl_display_close(display.sdl);
