@@ -217,11 +217,22 @@ static bool in_ring(const struct ne2000 *n, uint8_t page)
     return page >= n->pstart && page < n->pstop;
 }
 
+/* BNRY as the chip's full-ring compare sees it.  The DP8390 only checks
+ * "next page to write == BNRY", so a BNRY outside the ring never stops it;
+ * drivers rely on one such value: Linux's lib8390 writes BNRY = next frame
+ * - 1, which is PSTART - 1 when the next frame is at PSTART -- it means the
+ * host has read up to the ring's last page.  Any other outside value would
+ * let the chip overwrite unread frames; modelled as that same "all read". */
+static uint8_t effective_bnry(const struct ne2000 *n)
+{
+    return in_ring(n, n->bnry) ? n->bnry : (uint8_t)(n->pstop - 1);
+}
+
 /* Pages a frame may use from CURR without entering page BNRY. */
 static unsigned ring_free(const struct ne2000 *n)
 {
     unsigned ring = ring_pages(n);
-    return ((unsigned)n->bnry + ring - n->curr) % ring;
+    return ((unsigned)effective_bnry(n) + ring - n->curr) % ring;
 }
 
 static void missed(struct ne2000 *n)
@@ -241,7 +252,7 @@ static bool client_can_receive(void *opaque)
     struct ne2000 *n = opaque;
     /* A stopped NIC drops frames, as on the wire; say yes so the backend
      * does not hoard them. */
-    if (!nic_receive_ready(n) || !ring_valid(n) || !in_ring(n, n->curr) || !in_ring(n, n->bnry))
+    if (!nic_receive_ready(n) || !ring_valid(n) || !in_ring(n, n->curr))
         return true;
     return ring_free(n) * 256u >= NE2K_MAX_FRAME + 8u;
 }
@@ -259,11 +270,14 @@ static void receive_frame(struct ne2000 *n, const uint8_t *frame, size_t len)
         update_irq(n);
         return;
     }
-    if (!ring_valid(n) || !in_ring(n, n->curr) || !in_ring(n, n->bnry)) {
+    if (!in_ring(n, n->bnry) && ring_valid(n) && n->bnry != (uint8_t)(n->pstart - 1))
         dev_log(n->log, DEV_LOG_GUEST_ERRORS,
-                "ne2000: receive ring invalid (PSTART %#x PSTOP %#x CURR %#x BNRY %#x), "
-                "frame dropped\n",
-                n->pstart, n->pstop, n->curr, n->bnry);
+                "ne2000: BNRY %#x outside the ring [%#x, %#x): unread frames may be overwritten\n",
+                n->bnry, n->pstart, n->pstop);
+    if (!ring_valid(n) || !in_ring(n, n->curr)) {
+        dev_log(n->log, DEV_LOG_GUEST_ERRORS,
+                "ne2000: receive ring invalid (PSTART %#x PSTOP %#x CURR %#x), frame dropped\n",
+                n->pstart, n->pstop, n->curr);
         missed(n);
         update_irq(n);
         return;

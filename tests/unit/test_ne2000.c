@@ -321,6 +321,31 @@ START_TEST(receive_ring)
 }
 END_TEST
 
+/* Linux's lib8390 writes BNRY = next frame - 1, i.e. PSTART - 1 (outside
+ * the ring) when the next frame to read is at PSTART: the chip's compare
+ * never matches it, so reception goes on (a 4 MiB download stalled on a
+ * model that dropped frames there). */
+START_TEST(receive_bnry_below_pstart)
+{
+    struct rig *r = rig_new(NIC_NE2K_PCI);
+    nic_setup(r, false, 0x04);
+    struct net_client c = ne2000_net_client(&r->nic);
+    outb(r, 0x03, PSTART - 1);
+    outb(r, 0x00, 0x62);
+    ck_assert_uint_eq(curr(r), PSTART);
+    outb(r, 0x00, 0x22);
+    uint8_t f[600], hdr[4], got[600];
+    make_frame(f, sizeof f, MAC, 5);
+    ck_assert(c.can_receive(c.opaque));
+    c.receive(c.opaque, f, 600);
+    ck_assert_uint_eq(inb(r, 0x07) & (NE2K_ISR_PRX | NE2K_ISR_OVW), NE2K_ISR_PRX);
+    ring_frame(r, PSTART, hdr, got, 600);
+    ck_assert_mem_eq(got, f, 600);
+    ck_assert_uint_eq(curr(r), PSTART + 3);
+    free(r);
+}
+END_TEST
+
 START_TEST(receive_wrap_and_overflow)
 {
     struct rig *r = rig_new(NIC_NE2K_ISA);
@@ -618,6 +643,7 @@ int main(void)
     tcase_add_test(tc, transmit_oversized);
     tcase_add_test(tc, receive_ring);
     tcase_add_test(tc, receive_wrap_and_overflow);
+    tcase_add_test(tc, receive_bnry_below_pstart);
     tcase_add_test(tc, address_filter);
     tcase_add_test(tc, word_mode_dma);
     tcase_add_test(tc, reset_port);
