@@ -11,7 +11,7 @@ $SUDO apt-get update || true
 $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config nasm check gcc-multilib \
     libsdl2-dev libslirp-dev cpio gzip \
-    seabios libpng-dev xvfb x11-apps xdotool
+    seabios libpng-dev xvfb x11-apps xdotool python3
 # qemu-img and qemu-io create and check the qcow2 images of the storage tests;
 # mke2fs/debugfs/e2fsck and cpio build and inspect the Linux storage test's media.
 $SUDO apt-get install -y --no-install-recommends qemu-utils e2fsprogs cpio

@@ -35,17 +35,7 @@ done
 
 read -r kpkg kver <"$guest/kernel-version.txt"
 kabi=${kpkg#linux-image-}
-cache=$guest/.cache
-deb=$(find "$cache" -maxdepth 1 -name "${kpkg}_*_i386.deb" 2>/dev/null | sort | tail -n 1)
-if [[ -z $deb ]]; then
-	mkdir -p "$cache/debs"
-	if [[ $EUID -eq 0 ]] && id _apt >/dev/null 2>&1; then chown _apt "$cache/debs"; fi
-	(cd "$cache/debs" && { apt-get download -qq "$kpkg:i386=$kver" ||
-		apt-get download -qq "$kpkg:i386"; }) || die "cannot download $kpkg:i386"
-	mv "$cache"/debs/"${kpkg}"_*_i386.deb "$cache/"
-	deb=$(find "$cache" -maxdepth 1 -name "${kpkg}_*_i386.deb" | sort | tail -n 1)
-fi
-[[ -n $deb ]] || die "no $kpkg .deb"
+deb=$("$(dirname "$0")/kernel-deb.sh" "$guest") || die "no kernel .deb"
 
 work=$(mktemp -d)
 pid=""
